@@ -1,0 +1,104 @@
+import { asIdentified, refuse } from '../reasons.js';
+import { decodeBase45 } from './base45.js';
+import { decodeCbor, isBytes, isMap } from './cbor.js';
+import { parseClaims } from './claims.js';
+import { parseCoseSign1 } from './cose.js';
+import type { Credential } from './credential.js';
+import { BoundCredentialVerifier, checkSignature } from './issuerSigned.js';
+import type { TrustStore } from './trustList.js';
+import { checkValidity, type CheckTime } from './validity.js';
+
+export const CODE_PREFIX = 'CG1:';
+
+export interface CodeCheckTime extends CheckTime {
+  /** How old the iat of a holder-bound offline code may be. */
+  freshnessSec: number;
+}
+
+const HOLDER_INNER = 1;
+const HOLDER_IAT = 2;
+const HOLDER_COUNTER = 3;
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+function unsigned(value: unknown, name: string): number {
+  const n = typeof value === 'bigint' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) refuse('malformed', `offline code: ${name} is not an unsigned integer`);
+  return n;
+}
+
+/**
+ * Verifies the text of a CG1 city code (DESIGN.md §2), both profiles, offline.
+ * Returns the credential or throws a {@link Refusal} with the reason code.
+ */
+export class CodeVerifier {
+  private readonly bound: BoundCredentialVerifier;
+
+  constructor(private trust: TrustStore) {
+    this.bound = new BoundCredentialVerifier(trust);
+  }
+
+  setTrust(trust: TrustStore): void {
+    this.trust = trust;
+    this.bound.setTrust(trust);
+  }
+
+  verify(text: string, time: CodeCheckTime): Credential {
+    if (!text.startsWith(CODE_PREFIX)) refuse('malformed', `code does not start with ${CODE_PREFIX}`);
+    const outer = parseCoseSign1(decodeBase45(text.slice(CODE_PREFIX.length)), 'required', 'code');
+    const payload = decodeCbor(outer.payload, 'code payload');
+    if (!isMap(payload)) refuse('malformed', 'code payload is not a map');
+    // The profiles differ in label 1: the issuer (text) or the inner credential (bytes).
+    return isBytes(payload.get(HOLDER_INNER))
+      ? this.verifyHolderBound(outer, payload, time)
+      : this.verifyIssuerSigned(outer, payload, time);
+  }
+
+  private verifyIssuerSigned(outer: ReturnType<typeof parseCoseSign1>, payload: Map<unknown, unknown>, time: CodeCheckTime): Credential {
+    const claims = parseClaims(payload, 'code', { cti: true, iat: true, cnf: false });
+    checkSignature(outer, this.trust.issuerKey(claims.iss, outer.kid, time.nowMs / 1000, time.skewSec), 'code');
+    const identity = { issuer: claims.iss, subject: claims.sub, category: claims.category };
+    asIdentified(identity, () => checkValidity(claims, time, 'code'));
+    const cti = hex(claims.cti!);
+    return {
+      kind: 'code',
+      profile: 'issuer',
+      issuer: claims.iss,
+      subject: claims.sub,
+      category: claims.category,
+      product: claims.product,
+      cti,
+      replay: { key: `cti:${claims.iss}:${cti}`, until: (claims.exp + time.skewSec) * 1000 },
+    };
+  }
+
+  private verifyHolderBound(outer: ReturnType<typeof parseCoseSign1>, payload: Map<unknown, unknown>, time: CodeCheckTime): Credential {
+    const iatValue = payload.get(HOLDER_IAT);
+    if (typeof iatValue !== 'number' || !Number.isFinite(iatValue)) refuse('malformed', 'offline code: iat is missing or not a number');
+    const counter = unsigned(payload.get(HOLDER_COUNTER), 'counter');
+    const inner = this.bound.verify(payload.get(HOLDER_INNER) as Uint8Array, time, 'inner credential');
+    checkSignature(outer, inner.boundKey, 'offline code (holder signature)');
+    const { iss, sub } = inner.claims;
+    asIdentified({ issuer: iss, subject: sub, category: inner.claims.category }, () => {
+      checkValidity(inner.claims, time, 'inner credential');
+      const now = time.nowMs / 1000;
+      if (iatValue > now + time.skewSec) refuse('not-yet-valid', `offline code generated in the future (${iatValue})`);
+      if (now - iatValue > time.freshnessSec) refuse('stale', `offline code generated at ${iatValue}, older than ${time.freshnessSec} s`);
+    });
+    return {
+      kind: 'code',
+      profile: 'holder',
+      issuer: iss,
+      subject: sub,
+      category: inner.claims.category,
+      product: inner.claims.product,
+      cti: inner.claims.cti ? hex(inner.claims.cti) : undefined,
+      replay: {
+        key: `holder:${iss}:${sub}:${iatValue}:${counter}`,
+        until: (iatValue + time.freshnessSec + time.skewSec) * 1000,
+      },
+    };
+  }
+}

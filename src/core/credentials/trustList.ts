@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { refuse } from '../reasons.js';
+import { keyFromJwk, type VerifyKey } from './publicKey.js';
+
+/** A JWK in a trust list (DESIGN.md §2); `nbf`/`exp` bound its use for key rotation. */
+const jwkSchema = z.looseObject({
+  kid: z.string().min(1).regex(/^[A-Za-z0-9_-]+=*$/, 'kid must be base64url'),
+  alg: z.enum(['ES256', 'EdDSA']),
+  kty: z.string(),
+  crv: z.string(),
+  x: z.string().min(1),
+  y: z.string().optional(),
+  nbf: z.number().optional(),
+  exp: z.number().optional(),
+});
+
+export const trustListSchema = z.object({
+  issuers: z.array(
+    z.object({
+      id: z.string().min(1),
+      name: z.string().optional(),
+      keys: z.array(jwkSchema),
+    }),
+  ),
+  fleet: z.array(jwkSchema).default([]),
+});
+
+export type TrustListDocument = z.input<typeof trustListSchema>;
+export type Jwk = z.infer<typeof jwkSchema>;
+
+export interface TrustedKey extends VerifyKey {
+  kid: string;
+  nbf: number | undefined;
+  exp: number | undefined;
+}
+
+/** The trust list is wrong: says where and why, for the technician who wrote it. */
+export class TrustListError extends Error {
+  override name = 'TrustListError';
+}
+
+/** Key ids are compared as bytes; this is their canonical text (unpadded base64url). */
+export function kidText(kid: Uint8Array): string {
+  return Buffer.from(kid.buffer, kid.byteOffset, kid.byteLength).toString('base64url');
+}
+
+function normaliseKid(kid: string): string {
+  return Buffer.from(kid.replace(/=+$/, ''), 'base64url').toString('base64url');
+}
+
+function loadKey(jwk: Jwk, where: string): TrustedKey {
+  try {
+    return { ...keyFromJwk(jwk), kid: normaliseKid(jwk.kid), nbf: jwk.nbf, exp: jwk.exp };
+  } catch (error) {
+    throw new TrustListError(`${where} (kid ${jwk.kid}): ${(error as Error).message}`);
+  }
+}
+
+function keyMap(jwks: Jwk[], where: string): Map<string, TrustedKey> {
+  const keys = new Map<string, TrustedKey>();
+  jwks.forEach((jwk, i) => {
+    const key = loadKey(jwk, `${where}.keys[${i}]`);
+    if (keys.has(key.kid)) throw new TrustListError(`${where}.keys[${i}]: kid ${jwk.kid} appears twice`);
+    keys.set(key.kid, key);
+  });
+  return keys;
+}
+
+/** The issuers and fleet-ops keys this gate trusts, ready for lookups on the tap path. */
+export class TrustStore {
+  private constructor(
+    private readonly issuers: Map<string, { name: string; keys: Map<string, TrustedKey> }>,
+    readonly fleetKeys: Map<string, TrustedKey>,
+  ) {}
+
+  static fromDocument(document: unknown): TrustStore {
+    const parsed = trustListSchema.safeParse(document);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new TrustListError(`trust list: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    }
+    const issuers = new Map<string, { name: string; keys: Map<string, TrustedKey> }>();
+    parsed.data.issuers.forEach((issuer, i) => {
+      if (issuers.has(issuer.id)) throw new TrustListError(`trust list: issuers[${i}]: issuer ${issuer.id} appears twice`);
+      issuers.set(issuer.id, { name: issuer.name ?? issuer.id, keys: keyMap(issuer.keys, `trust list: issuers[${i}]`) });
+    });
+    return new TrustStore(issuers, keyMap(parsed.data.fleet, 'trust list: fleet'));
+  }
+
+  static fromJson(text: string): TrustStore {
+    let document: unknown;
+    try {
+      document = JSON.parse(text);
+    } catch (error) {
+      throw new TrustListError(`trust list is not JSON: ${(error as Error).message}`);
+    }
+    return TrustStore.fromDocument(document);
+  }
+
+  issuerIds(): string[] {
+    return [...this.issuers.keys()];
+  }
+
+  /**
+   * The key an issuer signs with under `kid`, if it is in force at `nowSec`
+   * (with `skewSec` of tolerance). Refuses `unknown-issuer` or `unknown-key`.
+   */
+  issuerKey(issuer: string, kid: Uint8Array | undefined, nowSec: number, skewSec: number): TrustedKey {
+    const entry = this.issuers.get(issuer);
+    if (!entry) refuse('unknown-issuer', `issuer ${JSON.stringify(issuer)} is not in the trust list`);
+    if (!kid) refuse('unknown-key', `no kid in the header of a credential from ${issuer}`);
+    const key = entry.keys.get(kidText(kid));
+    if (!key) refuse('unknown-key', `kid ${kidText(kid)} is not a key of ${issuer}`);
+    if (key.nbf !== undefined && nowSec < key.nbf - skewSec) refuse('unknown-key', `key ${key.kid} of ${issuer} is not in force before ${key.nbf}`);
+    if (key.exp !== undefined && nowSec >= key.exp + skewSec) refuse('unknown-key', `key ${key.kid} of ${issuer} was retired at ${key.exp}`);
+    return key;
+  }
+}

@@ -1,0 +1,100 @@
+import type { CardChannel } from '../../hal/cardReader.js';
+import { CardVerifier } from './credentials/cardVerifier.js';
+import { CodeVerifier } from './credentials/codeVerifier.js';
+import type { Credential } from './credentials/credential.js';
+import type { TrustStore } from './credentials/trustList.js';
+import type { DenyList } from './denyList.js';
+import { Refusal, refuse, type Identity, type RefusalReason } from './reasons.js';
+import type { ReplayGuard } from './replayGuard.js';
+import type { GateSettings } from './settings.js';
+
+export type Decision =
+  | { result: 'accepted'; reason: 'ok'; credential: Credential; fare: number | undefined; passages: number }
+  | { result: 'refused'; reason: RefusalReason; detail: string; identity: Identity | undefined };
+
+export interface DecisionTime {
+  nowMs: number;
+  clockTrusted: boolean;
+}
+
+/**
+ * Verifies a credential and applies this gate's rules to it. The one code
+ * path for the gate, the simulator and `citygate check`; it touches no device
+ * and remembers nothing (the replay guard is read, the gate records into it).
+ */
+export class Decider {
+  private readonly codes: CodeVerifier;
+  private readonly cards: CardVerifier;
+
+  constructor(
+    trust: TrustStore,
+    private readonly settings: GateSettings,
+    private readonly denyList: DenyList,
+    private readonly replay: ReplayGuard,
+  ) {
+    this.codes = new CodeVerifier(trust);
+    this.cards = new CardVerifier(trust);
+  }
+
+  setTrust(trust: TrustStore): void {
+    this.codes.setTrust(trust);
+    this.cards.setTrust(trust);
+  }
+
+  decideCode(text: string, time: DecisionTime): Decision {
+    return settle(() => {
+      if (!time.clockTrusted) refuse('clock-untrusted', 'wall time is not trusted; codes depend on it');
+      const s = this.settings;
+      return this.applyRules(this.codes.verify(text, { nowMs: time.nowMs, skewSec: s.skewSec, freshnessSec: s.freshnessSec }), time);
+    });
+  }
+
+  async decideCard(channel: CardChannel, time: DecisionTime): Promise<Decision> {
+    try {
+      if (!time.clockTrusted && !this.settings.cardsWhenClockUntrusted) refuse('clock-untrusted', 'wall time is not trusted and cards are set to depend on it');
+      const s = this.settings;
+      const credential = await this.cards.verify(channel, { nowMs: time.nowMs, skewSec: s.skewSec, gateId: s.gateId, apduTimeoutMs: s.apduTimeoutMs });
+      return this.applyRules(credential, time);
+    } catch (error) {
+      return refusalOf(error);
+    }
+  }
+
+  private applyRules(credential: Credential, time: DecisionTime): Decision {
+    const s = this.settings;
+    const identity = { issuer: credential.issuer, subject: credential.subject, category: credential.category };
+    try {
+      if (this.denyList.isDenied(credential.issuer, credential.subject, credential.cti)) {
+        refuse('deny-listed', `${credential.issuer} ${credential.subject} is on the deny list`);
+      }
+      const product = credential.product;
+      if (product?.site !== undefined && product.site !== s.site) refuse('wrong-site', `ticket for site ${product.site}, this is ${s.site}`);
+      if (product?.zone !== undefined && s.zone !== undefined && product.zone !== s.zone) refuse('wrong-zone', `ticket for zone ${product.zone}, this is ${s.zone}`);
+      if (product?.entries === 0) refuse('entries-used', 'the ticket allows no entries');
+      if (!s.categories.includes(credential.category)) refuse('category-not-allowed', `${credential.category} holders may not pass this gate`);
+      if (credential.replay && this.replay.seen(credential.replay.key, time.nowMs)) refuse('replayed', `code already used at this gate`);
+    } catch (error) {
+      if (error instanceof Refusal) error.identity = identity;
+      return refusalOf(error);
+    }
+    const fare = s.fares ? (s.fares.byCategory[credential.category] ?? s.fares.default) : undefined;
+    return { result: 'accepted', reason: 'ok', credential, fare, passages: credential.product?.entries ?? 1 };
+  }
+}
+
+function settle(decide: () => Decision): Decision {
+  try {
+    return decide();
+  } catch (error) {
+    return refusalOf(error);
+  }
+}
+
+/**
+ * Every failure becomes a refusal: an input that trips a bug in a parser must
+ * still be a clean `malformed` for the passenger, with the error kept for the log.
+ */
+function refusalOf(error: unknown): Decision {
+  if (error instanceof Refusal) return { result: 'refused', reason: error.reason, detail: error.detail, identity: error.identity };
+  return { result: 'refused', reason: 'malformed', detail: `unexpected: ${(error as Error)?.stack ?? String(error)}`, identity: undefined };
+}

@@ -1,0 +1,305 @@
+import type { Board } from '../../hal/board.js';
+import type { CardChannel, CardReaderEvent } from '../../hal/cardReader.js';
+import type { TimerHandle } from '../../hal/clock.js';
+import type { CodeScannerEvent } from '../../hal/codeScanner.js';
+import type { DisplayLine } from '../../hal/display.js';
+import type { PassageEvent } from '../../hal/passageSensor.js';
+import type { Decider, Decision } from './decider.js';
+import type { Journal } from './journal.js';
+import type { Log } from './log.js';
+import { acceptScreen, IDLE_SCREEN, refusalScreen } from './messages.js';
+import type { ReplayGuard } from './replayGuard.js';
+import type { GateSettings } from './settings.js';
+import type { Tap, TapDraft, TapKind } from './tap.js';
+
+export type GateState = 'idle' | 'reading' | 'deciding' | 'open';
+
+/** What became of one presentation. */
+export type Outcome =
+  | { type: 'tap'; tap: Tap }
+  /** The same card or code again within the double-tap window: the earlier tap stands. */
+  | { type: 'repeat'; of: Tap }
+  /** Decided, but the journal refused the row: not a tap, the barrier stays shut. */
+  | { type: 'unjournaled'; draft: TapDraft; error: string };
+
+export type Alarm = { type: 'tailgate' } | { type: 'journal-unavailable'; error: string } | { type: 'device'; error: string };
+
+type Presentation = { kind: 'card'; channel: CardChannel; atMono: number; atWall: number } | { kind: 'code'; text: string; atMono: number; atWall: number };
+
+export interface GateParts {
+  board: Board;
+  decider: Decider;
+  journal: Journal;
+  replay: ReplayGuard;
+  settings: GateSettings;
+  log: Log;
+}
+
+/**
+ * The gate: presentations are handled one at a time, from reading through
+ * deciding to the barrier and the journal. The barrier command goes out before
+ * the journal commit, and a tap is reported only once it is committed. Each
+ * accepted tap grants passages; the barrier stays open until they are used or
+ * the open timeout runs out.
+ */
+export class Gate {
+  private state: GateState = 'idle';
+  private busy = false;
+  private credits = 0;
+  private openTimer: TimerHandle | undefined;
+  private journalHealthy = true;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly recent = new Map<string, { atMono: number; tap: Tap }>();
+  private readonly tapListeners: ((tap: Tap) => void)[] = [];
+  private readonly stateListeners: ((state: GateState) => void)[] = [];
+  private readonly alarmListeners: ((alarm: Alarm) => void)[] = [];
+
+  constructor(private readonly parts: GateParts) {}
+
+  onTap(listener: (tap: Tap) => void): void {
+    this.tapListeners.push(listener);
+  }
+
+  onState(listener: (state: GateState) => void): void {
+    this.stateListeners.push(listener);
+  }
+
+  onAlarm(listener: (alarm: Alarm) => void): void {
+    this.alarmListeners.push(listener);
+  }
+
+  currentState(): GateState {
+    return this.state;
+  }
+
+  async start(): Promise<void> {
+    const { board } = this.parts;
+    await board.barrier.close();
+    this.show(IDLE_SCREEN);
+    for (const reader of board.readers) await reader.start((event) => this.onReaderEvent(event));
+    for (const scanner of board.scanners) await scanner.start((event) => this.onScannerEvent(event));
+    await board.passage.start((event) => this.onPassage(event));
+  }
+
+  async stop(): Promise<void> {
+    const { board } = this.parts;
+    for (const reader of board.readers) await reader.stop();
+    for (const scanner of board.scanners) await scanner.stop();
+    await board.passage.stop();
+    await this.queue;
+    this.openTimer?.cancel();
+    await board.barrier.close();
+  }
+
+  /** Resolves once every presentation so far has been handled. */
+  async settled(): Promise<void> {
+    await this.queue;
+  }
+
+  presentCode(text: string): Promise<Outcome> {
+    const { clock } = this.parts.board;
+    return this.enqueue({ kind: 'code', text, atMono: clock.monotonic(), atWall: clock.now() });
+  }
+
+  presentCard(channel: CardChannel): Promise<Outcome> {
+    const { clock } = this.parts.board;
+    return this.enqueue({ kind: 'card', channel, atMono: clock.monotonic(), atWall: clock.now() });
+  }
+
+  private onReaderEvent(event: CardReaderEvent): void {
+    if (event.type === 'card-present') void this.presentCard(event.channel);
+    else if (event.type === 'health' && !event.healthy) this.alarm({ type: 'device', error: event.detail });
+  }
+
+  private onScannerEvent(event: CodeScannerEvent): void {
+    if (event.type === 'code') void this.presentCode(event.text);
+    else if (!event.healthy) this.alarm({ type: 'device', error: event.detail });
+  }
+
+  private enqueue(presentation: Presentation): Promise<Outcome> {
+    const outcome = this.queue.then(() => this.handle(presentation));
+    this.queue = outcome.catch((error: unknown) => this.parts.log.error({ err: error }, 'presentation failed'));
+    return outcome;
+  }
+
+  private async handle(p: Presentation): Promise<Outcome> {
+    const { board, decider } = this.parts;
+    this.pruneRecent(p.atMono);
+    const earlierCode = p.kind === 'code' ? this.recent.get(`code:${p.text}`) : undefined;
+    if (earlierCode) return { type: 'repeat', of: earlierCode.tap };
+    this.busy = true;
+    this.setState(p.kind === 'card' ? 'reading' : 'deciding');
+    try {
+      const time = { nowMs: board.clock.now(), clockTrusted: board.clock.trusted() };
+      let decision: Decision;
+      if (p.kind === 'card') {
+        decision = await decider.decideCard(p.channel, time);
+        this.setState('deciding');
+        await p.channel.release();
+      } else {
+        decision = decider.decideCode(p.text, time);
+      }
+      const key = presentationKey(p, decision);
+      const earlier = key === undefined ? undefined : this.recent.get(key);
+      if (earlier) return { type: 'repeat', of: earlier.tap };
+      const draft = this.draft(p, decision);
+      const outcome = decision.result === 'accepted' ? this.accept(p, decision, draft) : this.refuse(decision, draft);
+      if (outcome.type === 'tap' && key !== undefined) this.recent.set(key, { atMono: p.atMono, tap: outcome.tap });
+      return outcome;
+    } finally {
+      this.busy = false;
+      this.setState(this.credits > 0 ? 'open' : 'idle');
+    }
+  }
+
+  private accept(p: Presentation, decision: Extract<Decision, { result: 'accepted' }>, draft: TapDraft): Outcome {
+    const { clock } = this.parts.board;
+    const used = decision.credential.replay;
+    // While the journal is failing, commit first: no barrier opens for a tap that has no row.
+    const commitFirst = !this.journalHealthy;
+    if (!commitFirst) this.open(decision);
+    const tap = this.commit({ ...draft, latencyMs: round(clock.monotonic() - p.atMono) }, used);
+    if (!tap) {
+      if (!commitFirst) this.revokePassages(decision.passages);
+      return this.unjournaled(draft);
+    }
+    if (commitFirst) this.open(decision);
+    return this.published(tap, used);
+  }
+
+  private open(decision: Extract<Decision, { result: 'accepted' }>): void {
+    this.grantPassages(decision.passages);
+    this.signal('accept', acceptScreen(decision.credential.category, decision.fare));
+  }
+
+  private refuse(decision: Extract<Decision, { result: 'refused' }>, draft: TapDraft): Outcome {
+    this.parts.log.info({ reason: decision.reason, detail: decision.detail }, 'refused');
+    this.signal('refuse', refusalScreen(decision.reason));
+    const tap = this.commit(draft, undefined);
+    return tap ? this.published(tap, undefined) : this.unjournaled(draft);
+  }
+
+  private published(tap: Tap, used: { key: string; until: number } | undefined): Outcome {
+    if (used) this.parts.replay.remember(used.key, used.until, this.parts.board.clock.now());
+    for (const listener of this.tapListeners) listener(tap);
+    return { type: 'tap', tap };
+  }
+
+  private unjournaled(draft: TapDraft): Outcome {
+    this.signal('refuse', refusalScreen('journal-unavailable'));
+    return { type: 'unjournaled', draft, error: 'journal refused the row' };
+  }
+
+  private commit(draft: TapDraft, used: { key: string; until: number } | undefined): Tap | undefined {
+    try {
+      const tap = this.parts.journal.append(draft, used);
+      this.journalHealthy = true;
+      return tap;
+    } catch (error) {
+      this.journalHealthy = false;
+      this.alarm({ type: 'journal-unavailable', error: (error as Error).message });
+      return undefined;
+    }
+  }
+
+  private draft(p: Presentation, decision: Decision): TapDraft {
+    const { board, settings } = this.parts;
+    const kind: TapKind = p.kind;
+    const base = {
+      at: new Date(p.atWall).toISOString(),
+      mode: settings.mode,
+      kind,
+      latencyMs: round(board.clock.monotonic() - p.atMono),
+    };
+    if (decision.result === 'accepted') {
+      const c = decision.credential;
+      return { ...base, issuer: c.issuer, subject: c.subject, category: c.category, result: 'accepted', reason: 'ok', fare: decision.fare ?? null, product: c.product ?? null };
+    }
+    const who = decision.identity;
+    return { ...base, issuer: who?.issuer ?? null, subject: who?.subject ?? null, category: who?.category ?? null, result: 'refused', reason: decision.reason, fare: null, product: null };
+  }
+
+  private grantPassages(passages: number): void {
+    const { barrier } = this.parts.board;
+    this.credits += passages;
+    if (barrier.state() !== 'open') this.device(barrier.open());
+    this.restartOpenTimer();
+  }
+
+  private revokePassages(passages: number): void {
+    this.credits = Math.max(0, this.credits - passages);
+    if (this.credits === 0) this.closeBarrier();
+  }
+
+  private onPassage(event: PassageEvent): void {
+    if (event.type === 'tailgate' || this.credits === 0) {
+      this.alarm({ type: 'tailgate' });
+      this.device(this.parts.board.indicators.tone('alarm'));
+      return;
+    }
+    this.credits--;
+    if (this.credits === 0) this.closeBarrier();
+    else this.restartOpenTimer();
+  }
+
+  private restartOpenTimer(): void {
+    this.openTimer?.cancel();
+    this.openTimer = this.parts.board.clock.setTimer(this.parts.settings.openTimeoutMs, () => {
+      this.parts.log.info({ unused: this.credits }, 'open timeout: nobody passed');
+      this.credits = 0;
+      this.closeBarrier();
+    });
+  }
+
+  private closeBarrier(): void {
+    const { board } = this.parts;
+    this.openTimer?.cancel();
+    this.openTimer = undefined;
+    this.device(board.barrier.close());
+    this.device(board.indicators.light('off'));
+    this.show(IDLE_SCREEN);
+    if (!this.busy) this.setState('idle');
+  }
+
+  private signal(kind: 'accept' | 'refuse', lines: DisplayLine[]): void {
+    const { indicators } = this.parts.board;
+    this.device(indicators.light(kind === 'accept' ? 'green' : 'red'));
+    this.device(indicators.tone(kind));
+    this.show(lines);
+  }
+
+  private show(lines: readonly DisplayLine[]): void {
+    this.device(this.parts.board.display.show(lines));
+  }
+
+  /** Device commands are not awaited on the tap path; a failing device raises an alarm, not an exception. */
+  private device(command: Promise<void>): void {
+    command.catch((error: unknown) => this.alarm({ type: 'device', error: (error as Error).message }));
+  }
+
+  private alarm(alarm: Alarm): void {
+    this.parts.log.warn({ alarm }, 'alarm');
+    for (const listener of this.alarmListeners) listener(alarm);
+  }
+
+  private setState(state: GateState): void {
+    if (state === this.state) return;
+    this.state = state;
+    for (const listener of this.stateListeners) listener(state);
+  }
+
+  private pruneRecent(nowMono: number): void {
+    for (const [key, entry] of this.recent) if (nowMono - entry.atMono > this.parts.settings.doubleTapMs) this.recent.delete(key);
+  }
+}
+
+/** What makes two presentations the same tap: the code's text, or the card's issuer and number. */
+function presentationKey(p: Presentation, decision: Decision): string | undefined {
+  if (p.kind === 'code') return `code:${p.text}`;
+  const who = decision.result === 'accepted' ? decision.credential : decision.identity;
+  return who ? `card:${who.issuer}:${who.subject}` : undefined;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,145 @@
+import Database from 'better-sqlite3';
+import { v7 as uuidv7 } from 'uuid';
+import { MIGRATIONS } from './journalSchema.js';
+import type { Tap, TapDraft } from './tap.js';
+
+/** The journal cannot be opened as asked; the message says what a technician should check. */
+export class JournalError extends Error {
+  override name = 'JournalError';
+}
+
+interface TapRow {
+  seq: number;
+  id: string;
+  at: string;
+  gate: string;
+  site: string;
+  mode: string;
+  kind: string;
+  issuer: string | null;
+  subject: string | null;
+  category: string | null;
+  result: string;
+  reason: string;
+  fare: number | null;
+  product: string | null;
+  latency_ms: number;
+}
+
+function fromRow(row: TapRow): Tap {
+  return {
+    id: row.id,
+    seq: row.seq,
+    at: row.at,
+    gate: row.gate,
+    site: row.site,
+    mode: row.mode as Tap['mode'],
+    kind: row.kind as Tap['kind'],
+    issuer: row.issuer,
+    subject: row.subject,
+    category: row.category,
+    result: row.result as Tap['result'],
+    reason: row.reason as Tap['reason'],
+    fare: row.fare,
+    product: row.product === null ? null : (JSON.parse(row.product) as Tap['product']),
+    latencyMs: row.latency_ms,
+  };
+}
+
+/**
+ * Every tap, accepted or refused, in SQLite: WAL with `synchronous=FULL`, so a
+ * tap reported done survives a power cut. One writer (the gate) per file.
+ */
+export class Journal {
+  private readonly db: Database.Database;
+  private readonly insertTap: Database.Statement;
+  private readonly insertUsed: Database.Statement;
+  private readonly appendTx: (tap: Tap, used: { key: string; until: number } | undefined) => void;
+  private lastSeq: number;
+
+  private constructor(
+    path: string,
+    readonly gate: string,
+    readonly site: string,
+  ) {
+    try {
+      this.db = new Database(path);
+    } catch (error) {
+      throw new JournalError(`cannot open journal ${path}: ${(error as Error).message}`);
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    this.claimGate();
+    this.insertTap = this.db.prepare(
+      `INSERT INTO taps (seq, id, at, gate, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms)
+       VALUES (@seq, @id, @at, @gate, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs)`,
+    );
+    this.insertUsed = this.db.prepare('INSERT OR REPLACE INTO used_credentials (key, until_ms) VALUES (?, ?)');
+    this.appendTx = this.db.transaction((tap: Tap, used: { key: string; until: number } | undefined) => {
+      this.insertTap.run({ ...tap, product: tap.product === null ? null : JSON.stringify(tap.product) });
+      if (used) this.insertUsed.run(used.key, Math.ceil(used.until));
+    });
+    this.lastSeq = (this.db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM taps').get() as { seq: number }).seq;
+  }
+
+  static open(path: string, gate: string, site: string): Journal {
+    return new Journal(path, gate, site);
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new JournalError(`journal schema version ${version} is newer than this citygate (${MIGRATIONS.length}); upgrade citygate`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  /** A journal belongs to one gate: its seq numbers mean nothing under another id. */
+  private claimGate(): void {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'gate'").get() as { value: string } | undefined;
+    if (!row) {
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('gate', ?)").run(this.gate);
+    } else if (row.value !== this.gate) {
+      throw new JournalError(`journal belongs to gate ${row.value}, not ${this.gate}; use that gate's id or a new journal file`);
+    }
+  }
+
+  /**
+   * Commit one tap, with the single-use credential it consumed, in one
+   * transaction; returns the tap once it is on disk. Throws if the disk refuses.
+   */
+  append(draft: TapDraft, used?: { key: string; until: number }): Tap {
+    const tap: Tap = { ...draft, id: uuidv7(), seq: this.lastSeq + 1, gate: this.gate, site: this.site };
+    this.appendTx(tap, used);
+    this.lastSeq = tap.seq;
+    return tap;
+  }
+
+  /** Single-use credentials still within their validity, for the replay guard at start. */
+  usedCredentials(nowMs: number): { key: string; until: number }[] {
+    return (this.db.prepare('SELECT key, until_ms AS until FROM used_credentials WHERE until_ms > ?').all(nowMs) as { key: string; until: number }[]);
+  }
+
+  pruneUsedCredentials(nowMs: number): number {
+    return this.db.prepare('DELETE FROM used_credentials WHERE until_ms <= ?').run(nowMs).changes;
+  }
+
+  taps(afterSeq = 0, limit = 1_000_000): Tap[] {
+    return (this.db.prepare('SELECT * FROM taps WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as TapRow[]).map(fromRow);
+  }
+
+  lastTapSeq(): number {
+    return this.lastSeq;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

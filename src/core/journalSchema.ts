@@ -1,0 +1,31 @@
+/**
+ * Journal schema migrations, in order; `PRAGMA user_version` says how many
+ * have run. Append only: a released migration is never edited.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE meta (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE taps (
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     at TEXT NOT NULL,
+     gate TEXT NOT NULL,
+     site TEXT NOT NULL,
+     mode TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('card', 'code', 'uid')),
+     issuer TEXT,
+     subject TEXT,
+     category TEXT,
+     result TEXT NOT NULL CHECK (result IN ('accepted', 'refused')),
+     reason TEXT NOT NULL,
+     fare INTEGER,
+     product TEXT,
+     latency_ms REAL NOT NULL
+   );
+   CREATE TABLE used_credentials (
+     key TEXT PRIMARY KEY,
+     until_ms INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
+];

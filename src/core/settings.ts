@@ -1,0 +1,41 @@
+import type { Category } from './credentials/credential.js';
+
+export const MODES = ['bus', 'metro-entry', 'metro-exit', 'venue', 'access'] as const;
+export type GateMode = (typeof MODES)[number];
+
+/** Fare in minor units (fen), by holder category where the operator sets one. */
+export interface FareTable {
+  default: number;
+  byCategory: Partial<Record<Category, number>>;
+}
+
+/** What the gate core needs to know about itself; built from the config file by src/app. */
+export interface GateSettings {
+  gateId: string;
+  site: string;
+  zone: string | undefined;
+  mode: GateMode;
+  /** Holder categories this gate lets through. */
+  categories: readonly Category[];
+  /** Absent where the mode charges nothing. */
+  fares: FareTable | undefined;
+  /** Clock difference forgiven on exp/nbf/iat/from/until. */
+  skewSec: number;
+  /** How old an offline code's iat may be. */
+  freshnessSec: number;
+  /** How long the barrier waits for the passenger before it closes again. */
+  openTimeoutMs: number;
+  /** The same card or code again within this time is the same tap. */
+  doubleTapMs: number;
+  apduTimeoutMs: number;
+  /** Whether cards are still accepted while wall time is untrusted (codes never are). */
+  cardsWhenClockUntrusted: boolean;
+}
+
+export const DEFAULT_TIMINGS = {
+  skewSec: 30,
+  freshnessSec: 60,
+  openTimeoutMs: 8_000,
+  doubleTapMs: 3_000,
+  apduTimeoutMs: 500,
+} as const;

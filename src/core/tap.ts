@@ -1,0 +1,31 @@
+import type { Product } from './credentials/credential.js';
+import type { Reason } from './reasons.js';
+import type { GateMode } from './settings.js';
+
+export type TapKind = 'card' | 'code' | 'uid';
+
+/** One tap as the journal keeps it and the fleet receives it (DESIGN.md §4). */
+export interface Tap {
+  /** UUIDv7; the back office dedupes by it. */
+  id: string;
+  /** Per gate, strictly increasing, no gaps. */
+  seq: number;
+  /** ISO-8601 UTC with milliseconds. */
+  at: string;
+  gate: string;
+  site: string;
+  mode: GateMode;
+  kind: TapKind;
+  issuer: string | null;
+  subject: string | null;
+  category: string | null;
+  result: 'accepted' | 'refused';
+  reason: Reason;
+  /** Minor units (fen), where the mode charges. */
+  fare: number | null;
+  product: Product | null;
+  latencyMs: number;
+}
+
+/** What the gate knows of a tap before the journal gives it an id and a seq. */
+export type TapDraft = Omit<Tap, 'id' | 'seq' | 'gate' | 'site'>;
