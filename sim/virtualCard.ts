@@ -1,6 +1,6 @@
 import { CG_AID } from '../src/core/credentials/apdu.js';
 import type { CoseAlg } from '../src/core/credentials/cose.js';
-import { makeKeyPair, signBytes, type KeyPair, type TestIssuer } from './issuer.js';
+import { makeKeyPair, signBytes, type ClaimSet, type KeyPair, type TestIssuer } from './issuer.js';
 
 const SW_OK = [0x90, 0x00];
 const SW_WRONG_P1P2 = [0x6b, 0x00];
@@ -24,7 +24,7 @@ export class VirtualCard {
     private readonly key: KeyPair,
   ) {}
 
-  static issue(issuer: TestIssuer, number: string, claims: { iat: number; category?: string; exp?: number }, alg: CoseAlg = 'ES256'): VirtualCard {
+  static issue(issuer: TestIssuer, number: string, claims: Omit<Partial<ClaimSet>, 'sub'> & { iat: number }, alg: CoseAlg = 'ES256'): VirtualCard {
     const key = makeKeyPair(alg);
     return new VirtualCard(number, issuer.boundCredential(key, { sub: number, ...claims }), key);
   }

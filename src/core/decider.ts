@@ -68,7 +68,7 @@ export class Decider {
         refuse('deny-listed', `${credential.issuer} ${credential.subject} is on the deny list`);
       }
       const product = credential.product;
-      if (product?.site !== undefined && product.site !== s.site) refuse('wrong-site', `ticket for site ${product.site}, this is ${s.site}`);
+      if (product?.site !== undefined && s.site !== undefined && product.site !== s.site) refuse('wrong-site', `ticket for site ${product.site}, this is ${s.site}`);
       if (product?.zone !== undefined && s.zone !== undefined && product.zone !== s.zone) refuse('wrong-zone', `ticket for zone ${product.zone}, this is ${s.zone}`);
       if (product?.entries === 0) refuse('entries-used', 'the ticket allows no entries');
       if (!s.categories.includes(credential.category)) refuse('category-not-allowed', `${credential.category} holders may not pass this gate`);

@@ -50,14 +50,15 @@ export class Gate {
   private journalHealthy = true;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly recent = new Map<string, { atMono: number; tap: Tap }>();
-  private readonly tapListeners: ((tap: Tap) => void)[] = [];
+  private readonly outcomeListeners: ((outcome: Outcome) => void)[] = [];
   private readonly stateListeners: ((state: GateState) => void)[] = [];
   private readonly alarmListeners: ((alarm: Alarm) => void)[] = [];
 
   constructor(private readonly parts: GateParts) {}
 
-  onTap(listener: (tap: Tap) => void): void {
-    this.tapListeners.push(listener);
+  /** Every presentation's outcome, taps once committed. */
+  onOutcome(listener: (outcome: Outcome) => void): void {
+    this.outcomeListeners.push(listener);
   }
 
   onState(listener: (state: GateState) => void): void {
@@ -117,7 +118,11 @@ export class Gate {
   }
 
   private enqueue(presentation: Presentation): Promise<Outcome> {
-    const outcome = this.queue.then(() => this.handle(presentation));
+    const outcome = this.queue.then(async () => {
+      const result = await this.handle(presentation);
+      for (const listener of this.outcomeListeners) listener(result);
+      return result;
+    });
     this.queue = outcome.catch((error: unknown) => this.parts.log.error({ err: error }, 'presentation failed'));
     return outcome;
   }
@@ -181,7 +186,6 @@ export class Gate {
 
   private published(tap: Tap, used: { key: string; until: number } | undefined): Outcome {
     if (used) this.parts.replay.remember(used.key, used.until, this.parts.board.clock.now());
-    for (const listener of this.tapListeners) listener(tap);
     return { type: 'tap', tap };
   }
 

@@ -116,7 +116,9 @@ export class Journal {
    * transaction; returns the tap once it is on disk. Throws if the disk refuses.
    */
   append(draft: TapDraft, used?: { key: string; until: number }): Tap {
-    const tap: Tap = { ...draft, id: uuidv7(), seq: this.lastSeq + 1, gate: this.gate, site: this.site };
+    const { at, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs } = draft;
+    // Field order as DESIGN.md §4 lists them, for people reading the JSON.
+    const tap: Tap = { id: uuidv7(), seq: this.lastSeq + 1, at, gate: this.gate, site: this.site, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs };
     this.appendTx(tap, used);
     this.lastSeq = tap.seq;
     return tap;

@@ -12,7 +12,8 @@ export interface FareTable {
 /** What the gate core needs to know about itself; built from the config file by src/app. */
 export interface GateSettings {
   gateId: string;
-  site: string;
+  /** Undefined only for `citygate check` without --site: then no site rule applies. */
+  site: string | undefined;
   zone: string | undefined;
   mode: GateMode;
   /** Holder categories this gate lets through. */

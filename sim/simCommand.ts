@@ -1,0 +1,78 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { InputError, parseWith } from '../src/app/settingsSchema.js';
+import type { Outcome } from '../src/core/gate.js';
+import { scenarioSchema, type Scenario } from './scenario.js';
+import { runScenario } from './scenarioRunner.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Scenario files live in sim/scenarios; the build (dist/sim) finds them in the source tree. */
+export const SCENARIO_DIR = [join(here, 'scenarios'), join(here, '..', '..', 'sim', 'scenarios')].find((dir) => existsSync(dir)) ?? join(here, 'scenarios');
+export const BUILT_IN_SCENARIO = join(SCENARIO_DIR, 'rush-hour.json');
+
+export function loadScenario(path: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read scenario ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`scenario ${path} is not JSON: ${(error as Error).message}`);
+  }
+  return parseWith(scenarioSchema, document, path);
+}
+
+function line(outcome: Outcome, passenger: string): string | undefined {
+  if (outcome.type === 'tap') return JSON.stringify({ ...outcome.tap, passenger });
+  return undefined;
+}
+
+/**
+ * `citygate sim`: every tap as one JSON line on stdout; repeats, alarms and the
+ * summary on stderr. Exit 1 if any passenger's outcome differs from what the
+ * scenario expects.
+ */
+export async function simCommand(options: { scenario?: string; journal?: string }): Promise<number> {
+  const scenario = loadScenario(options.scenario ?? BUILT_IN_SCENARIO);
+  const scratch = options.journal ? undefined : mkdtempSync(join(tmpdir(), 'citygate-sim-'));
+  const journalPath = options.journal ?? join(scratch!, 'journal.db');
+  const log = pino({ level: 'warn' }, pino.destination(2));
+  try {
+    const run = await runScenario(scenario, {
+      journalPath,
+      log,
+      onOutcome: (outcome, passenger) => {
+        const text = line(outcome, passenger);
+        if (text) process.stdout.write(`${text}\n`);
+        else process.stderr.write(`${JSON.stringify({ passenger, outcome: outcome.type })}\n`);
+      },
+    });
+    const taps = run.passengers.flatMap((p) => p.outcomes).filter((o) => o.type === 'tap');
+    const byReason: Record<string, number> = {};
+    for (const o of taps) byReason[o.tap.reason] = (byReason[o.tap.reason] ?? 0) + 1;
+    const mismatches = run.passengers.filter((p) => p.mismatch);
+    for (const p of mismatches) process.stderr.write(`mismatch: ${p.name}: ${p.mismatch}\n`);
+    const summary = {
+      scenario: scenario.name,
+      passengers: run.passengers.length,
+      taps: taps.length,
+      accepted: taps.filter((o) => o.tap.result === 'accepted').length,
+      byReason,
+      barrierOpenings: run.barrier.filter((a) => a.action === 'open').length,
+      alarms: run.alarms.length,
+      mismatches: mismatches.length,
+      journal: options.journal ?? null,
+    };
+    process.stderr.write(`${JSON.stringify({ summary })}\n`);
+    return mismatches.length === 0 ? 0 : 1;
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}

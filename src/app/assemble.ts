@@ -1,0 +1,33 @@
+import type { Board } from '../../hal/board.js';
+import type { TrustStore } from '../core/credentials/trustList.js';
+import { Decider } from '../core/decider.js';
+import type { DenyList } from '../core/denyList.js';
+import { Gate } from '../core/gate.js';
+import { Journal } from '../core/journal.js';
+import type { Log } from '../core/log.js';
+import { ReplayGuard } from '../core/replayGuard.js';
+import type { GateSettings } from '../core/settings.js';
+
+export interface AssembledGate {
+  gate: Gate;
+  journal: Journal;
+  decider: Decider;
+  replay: ReplayGuard;
+}
+
+/**
+ * Wire a gate from its parts: the one way the daemon, the simulator and the
+ * benchmarks build it. Single-use credentials still in force are reloaded
+ * from the journal so that a restart opens no replay window.
+ */
+export function assembleGate(options: { board: Board; settings: GateSettings & { site: string }; trust: TrustStore; denyList: DenyList; journalPath: string; log: Log }): AssembledGate {
+  const { board, settings, log } = options;
+  const journal = Journal.open(options.journalPath, settings.gateId, settings.site);
+  const replay = new ReplayGuard();
+  const now = board.clock.now();
+  journal.pruneUsedCredentials(now);
+  for (const used of journal.usedCredentials(now)) replay.remember(used.key, used.until, now);
+  const decider = new Decider(options.trust, settings, options.denyList, replay);
+  const gate = new Gate({ board, decider, journal, replay, settings, log });
+  return { gate, journal, decider, replay };
+}

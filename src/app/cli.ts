@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { checkCode, type CheckOptions } from './checkCommand.js';
+import { InputError } from './settingsSchema.js';
+
+/** Exit statuses every citygate command keeps to. */
+export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
+
+function readCodeText(text: string): string {
+  // "-" reads the code from standard input, as a scan module pipes it; only the line ending is dropped.
+  return text === '-' ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : text;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('citygate')
+    .description('Gate controller for the city card and city code')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+  program
+    .command('check')
+    .description('verify one city code offline and print the verdict as JSON (exit 0 accepted, 1 refused, 2 usage or file error)')
+    .requiredOption('--trust <file>', 'trust list (JSON, DESIGN.md §2)')
+    .option('--at <iso-8601>', 'check as of this time instead of now')
+    .option('--gate <id>', 'gate id (default "check")')
+    .option('--site <id>', 'site of the gate; tickets for other sites are refused')
+    .option('--zone <id>', 'zone of the gate; tickets for other zones are refused')
+    .option('--deny <file>', 'deny list: JSON {"issuer": ["subject", "cti:<hex>", ...]}')
+    .addOption(new Option('--skew <seconds>', 'clock skew tolerance').default(undefined, '30'))
+    .addOption(new Option('--freshness <seconds>', 'freshness window of offline codes').default(undefined, '60'))
+    .argument('<text>', 'the text of the QR code, or - to read it from standard input')
+    .action((text: string, options: CheckOptions) => {
+      const result = checkCode(readCodeText(text), options);
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      process.exitCode = result.result === 'accepted' ? EXIT.ok : EXIT.refused;
+    });
+
+  return program;
+}
+
+/** Run the program; usage and input errors print one line for the technician and exit 2. */
+export async function runCli(program: Command, argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (error instanceof InputError) {
+      process.stderr.write(`citygate: ${error.message}\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    // Exit 1 means "refused"; a crash must not look like a verdict.
+    process.stderr.write(`citygate: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = EXIT.usage;
+  }
+}
