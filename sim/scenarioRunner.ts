@@ -97,6 +97,7 @@ export async function runScenario(scenario: Scenario, options: { journalPath: st
   const passengers = passengersOf(scenario);
   const presented = new Map<string, Presented>();
   const results: PassengerResult[] = [];
+  let stoppedAt = Number.POSITIVE_INFINITY;
   try {
     for (const p of passengers) {
       board.clock.advanceTo(startMono + p.at * 1000);
@@ -112,15 +113,16 @@ export async function runScenario(scenario: Scenario, options: { journalPath: st
       results.push({ name: p.name, at: p.at, expect: p.expect, outcomes: current.outcomes, barrier: [], mismatch: undefined });
     }
     board.clock.advance(settings.openTimeoutMs + 2 * WALK_MS);
+    stoppedAt = board.clock.monotonic();
     await gate.stop();
   } finally {
     journal.close();
   }
 
-  // Barrier commands belong to the passenger whose time slot they fall in.
+  // Barrier commands belong to the passenger whose time slot they fall in; the gate's own stop belongs to nobody.
   for (let i = 0; i < results.length; i++) {
     const from = startMono + results[i]!.at * 1000;
-    const to = i + 1 < results.length ? startMono + results[i + 1]!.at * 1000 : Number.POSITIVE_INFINITY;
+    const to = i + 1 < results.length ? startMono + results[i + 1]!.at * 1000 : stoppedAt;
     results[i]!.barrier = board.barrier.actions.filter((a) => a.at >= from && a.at < to);
     results[i]!.mismatch = mismatchOf(passengers[i]!, results[i]!.outcomes);
   }

@@ -62,11 +62,7 @@ export class Journal {
     readonly gate: string,
     readonly site: string,
   ) {
-    try {
-      this.db = new Database(path);
-    } catch (error) {
-      throw new JournalError(`cannot open journal ${path}: ${(error as Error).message}`);
-    }
+    this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
@@ -85,7 +81,12 @@ export class Journal {
   }
 
   static open(path: string, gate: string, site: string): Journal {
-    return new Journal(path, gate, site);
+    try {
+      return new Journal(path, gate, site);
+    } catch (error) {
+      if (error instanceof JournalError) throw error;
+      throw new JournalError(`cannot open journal ${path}: ${(error as Error).message}`);
+    }
   }
 
   private migrate(): void {
