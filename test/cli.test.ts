@@ -79,6 +79,24 @@ describe('citygate check', () => {
   });
 });
 
+describe('citygate issuer', () => {
+  it('makes keys and a trust list, and codes that check accepts', () => {
+    const keys = join(dir, 'issuers');
+    const init = citygate(['issuer', 'init', '--dir', keys, '--issuer', 'cq.yukuaima:ES256', 'sc.tianfu:EdDSA']);
+    expect(init.status).toBe(0);
+    const trustFile = init.stdout.trim();
+    for (const [id, profile] of [['cq.yukuaima', 'issuer'], ['sc.tianfu', 'holder']]) {
+      const code = citygate(['issuer', 'code', '--dir', keys, '--issuer', id!, '--sub', 'acct-5', '--category', 'senior', '--profile', profile!, '--at', AT]);
+      expect(code.status).toBe(0);
+      const verdict = JSON.parse(citygate(['check', '--trust', trustFile, '--at', AT, code.stdout.trim()]).stdout);
+      expect(verdict).toMatchObject({ result: 'accepted', issuer: id, subject: 'acct-5', category: 'senior', profile });
+    }
+    const other = citygate(['issuer', 'code', '--dir', keys, '--issuer', 'nobody', '--sub', 'x']);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/no key for issuer nobody/);
+  });
+});
+
 describe('citygate sim', () => {
   it('runs the built-in rush hour and prints every tap as one JSON line', () => {
     const journal = join(dir, 'sim.db');

@@ -1,0 +1,84 @@
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { parseInstant } from '../src/app/checkCommand.js';
+import { InputError, parseWith } from '../src/app/settingsSchema.js';
+import { CATEGORIES } from '../src/core/credentials/credential.js';
+import { TestHolder, TestIssuer, trustListOf, type KeyPair } from './issuer.js';
+
+/*
+ * `citygate issuer`: test issuers on disk, for trying `citygate check` by hand.
+ * Keys are written unencrypted: they are for development, never for a real issuer.
+ */
+
+const keyFileSchema = z.object({ id: z.string().min(1), alg: z.enum(['ES256', 'EdDSA']), kid: z.string().min(1), privateKey: z.looseObject({}) });
+
+function keyFile(dir: string, id: string): string {
+  return join(dir, `${id.replace(/[^A-Za-z0-9._-]/g, '_')}.key.json`);
+}
+
+function save(issuer: TestIssuer, dir: string): void {
+  const body = { id: issuer.id, alg: issuer.key.alg, kid: Buffer.from(issuer.kid).toString('base64url'), privateKey: issuer.key.privateKey.export({ format: 'jwk' }) };
+  writeFileSync(keyFile(dir, issuer.id), `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+}
+
+function load(dir: string, id: string): TestIssuer {
+  const path = keyFile(dir, id);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new InputError(`no key for issuer ${id} in ${dir} (expected ${path}; run "citygate issuer init" first)`);
+  }
+  const body = parseWith(keyFileSchema, JSON.parse(text), path);
+  const privateKey = createPrivateKey({ key: body.privateKey as never, format: 'jwk' });
+  const key: KeyPair = { alg: body.alg, privateKey, publicKey: createPublicKey(privateKey) };
+  return new TestIssuer(body.id, body.alg, Buffer.from(body.kid, 'base64url'), key);
+}
+
+/** `init`: one key per issuer (`id:alg`), and the trust list that trusts them all. */
+export function issuerInit(options: { dir: string; issuer: string[] }): void {
+  const issuers = options.issuer.map((spec) => {
+    const [id, alg = 'ES256'] = spec.split(':');
+    if (!id || (alg !== 'ES256' && alg !== 'EdDSA')) throw new InputError(`--issuer ${JSON.stringify(spec)}: expected ID or ID:ES256 or ID:EdDSA`);
+    return new TestIssuer(id, alg);
+  });
+  mkdirSync(options.dir, { recursive: true });
+  for (const issuer of issuers) save(issuer, options.dir);
+  const trust = join(options.dir, 'trust.json');
+  writeFileSync(trust, `${JSON.stringify(trustListOf(issuers), null, 2)}\n`);
+  process.stdout.write(`${trust}\n`);
+}
+
+export interface CodeOptions {
+  dir: string;
+  issuer: string;
+  sub: string;
+  category: string;
+  profile: string;
+  at?: string;
+  ttl: string;
+  site?: string;
+  entries?: string;
+}
+
+/** `code`: print one CG1 code text signed by a saved issuer. */
+export function issuerCode(options: CodeOptions): void {
+  const issuer = load(options.dir, options.issuer);
+  if (!(CATEGORIES as readonly string[]).includes(options.category)) throw new InputError(`--category must be one of ${CATEGORIES.join(', ')}`);
+  const now = Math.floor((options.at === undefined ? Date.now() : parseInstant(options.at)) / 1000);
+  const ttl = Number(options.ttl);
+  if (!Number.isFinite(ttl) || ttl <= 0) throw new InputError(`--ttl ${JSON.stringify(options.ttl)} is not a number of seconds`);
+  const product = options.site === undefined && options.entries === undefined ? undefined : { ...(options.site ? { site: options.site } : {}), entries: Number(options.entries ?? 1) };
+  const claims = { sub: options.sub, category: options.category, ...(product ? { product } : {}) };
+  let text: string;
+  if (options.profile === 'issuer') {
+    text = issuer.issuerCode({ ...claims, iat: now, exp: now + ttl, cti: randomBytes(16) });
+  } else if (options.profile === 'holder') {
+    text = TestHolder.enrol(issuer, { ...claims, iat: now, exp: now + ttl }, issuer.key.alg).offlineCode(now);
+  } else {
+    throw new InputError('--profile must be issuer or holder');
+  }
+  process.stdout.write(`${text}\n`);
+}
