@@ -140,7 +140,6 @@ export class Gate {
       if (p.kind === 'card') {
         decision = await decider.decideCard(p.channel, time);
         this.setState('deciding');
-        await p.channel.release();
       } else {
         decision = decider.decideCode(p.text, time);
       }
@@ -152,6 +151,8 @@ export class Gate {
       if (outcome.type === 'tap' && key !== undefined) this.recent.set(key, { atMono: p.atMono, tap: outcome.tap });
       return outcome;
     } finally {
+      // The card is let go only after barrier and journal: releasing it is not on the passenger's clock.
+      if (p.kind === 'card') await p.channel.release();
       this.busy = false;
       this.setState(this.credits > 0 ? 'open' : 'idle');
     }
