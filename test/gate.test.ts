@@ -182,7 +182,7 @@ describe('barrier and journal', () => {
     };
     f.board.scanner.scan(f.issuer.issuerCode({ sub: 'acct-1', iat: nowSec(f.board) }));
     await f.gate.settled();
-    expect(f.outcomes.map((o) => o.type)).toEqual(['unjournaled']);
+    expect(f.outcomes).toMatchObject([{ type: 'unjournaled', error: expect.stringMatching(/SQLITE_FULL/) }]);
     expect(f.board.barrier.state()).toBe('closed');
     expect(alarms).toEqual(['journal-unavailable']);
     expect(f.board.display.lines[1]!.en).toBe('Gate fault, please ask staff');

@@ -159,30 +159,35 @@ export class Gate {
   }
 
   private accept(p: Presentation, decision: Extract<Decision, { result: 'accepted' }>, draft: TapDraft): Outcome {
-    const { clock } = this.parts.board;
     const used = decision.credential.replay;
     // While the journal is failing, commit first: no barrier opens for a tap that has no row.
-    const commitFirst = !this.journalHealthy;
-    if (!commitFirst) this.open(decision);
-    const tap = this.commit({ ...draft, latencyMs: round(clock.monotonic() - p.atMono) }, used);
-    if (!tap) {
-      if (!commitFirst) this.revokePassages(decision.passages);
-      return this.unjournaled(draft);
+    if (!this.journalHealthy) {
+      const committed = this.commit(draft, used);
+      if ('error' in committed) return this.unjournaled(draft, committed.error);
+      this.open(decision, p);
+      return this.published(committed.tap, used);
     }
-    if (commitFirst) this.open(decision);
-    return this.published(tap, used);
+    const committed = this.commit({ ...draft, latencyMs: this.open(decision, p) }, used);
+    if ('error' in committed) {
+      this.revokePassages(decision.passages);
+      return this.unjournaled(draft, committed.error);
+    }
+    return this.published(committed.tap, used);
   }
 
-  private open(decision: Extract<Decision, { result: 'accepted' }>): void {
+  /** Barrier first, then the passenger's feedback; returns the latency to the barrier command. */
+  private open(decision: Extract<Decision, { result: 'accepted' }>, p: Presentation): number {
     this.grantPassages(decision.passages);
+    const latencyMs = round(this.parts.board.clock.monotonic() - p.atMono);
     this.signal('accept', acceptScreen(decision.credential.category, decision.fare));
+    return latencyMs;
   }
 
   private refuse(decision: Extract<Decision, { result: 'refused' }>, draft: TapDraft): Outcome {
     this.parts.log.info({ reason: decision.reason, detail: decision.detail }, 'refused');
     this.signal('refuse', refusalScreen(decision.reason));
-    const tap = this.commit(draft, undefined);
-    return tap ? this.published(tap, undefined) : this.unjournaled(draft);
+    const committed = this.commit(draft, undefined);
+    return 'error' in committed ? this.unjournaled(draft, committed.error) : this.published(committed.tap, undefined);
   }
 
   private published(tap: Tap, used: { key: string; until: number } | undefined): Outcome {
@@ -190,20 +195,21 @@ export class Gate {
     return { type: 'tap', tap };
   }
 
-  private unjournaled(draft: TapDraft): Outcome {
+  private unjournaled(draft: TapDraft, error: string): Outcome {
     this.signal('refuse', refusalScreen('journal-unavailable'));
-    return { type: 'unjournaled', draft, error: 'journal refused the row' };
+    return { type: 'unjournaled', draft, error };
   }
 
-  private commit(draft: TapDraft, used: { key: string; until: number } | undefined): Tap | undefined {
+  private commit(draft: TapDraft, used: { key: string; until: number } | undefined): { tap: Tap } | { error: string } {
     try {
       const tap = this.parts.journal.append(draft, used);
       this.journalHealthy = true;
-      return tap;
+      return { tap };
     } catch (error) {
+      const message = (error as Error).message;
       this.journalHealthy = false;
-      this.alarm({ type: 'journal-unavailable', error: (error as Error).message });
-      return undefined;
+      this.alarm({ type: 'journal-unavailable', error: message });
+      return { error: message };
     }
   }
 
