@@ -58,6 +58,9 @@ export class CodeVerifier {
 
   private verifyIssuerSigned(outer: ReturnType<typeof parseCoseSign1>, payload: Map<unknown, unknown>, time: CodeCheckTime): Credential {
     const claims = parseClaims(payload, 'code', { cti: true, iat: true, cnf: false });
+    // A credential bound to a holder or card key proves nothing without that key's signature:
+    // shown on its own (a photographed offline code's inner part, a card certificate) it is not a code.
+    if (claims.cnfKey) refuse('malformed', 'code carries a holder key (cnf) but no holder signature');
     checkSignature(outer, this.trust.issuerKey(claims.iss, outer.kid, time.nowMs / 1000, time.skewSec), 'code');
     const identity = { issuer: claims.iss, subject: claims.sub, category: claims.category };
     asIdentified(identity, () => checkValidity(claims, time, 'code'));
