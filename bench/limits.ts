@@ -1,0 +1,72 @@
+import { generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
+import type { BenchCase } from './runner.js';
+
+/*
+ * The floors a decision cannot go below: one native signature verification
+ * and one durable SQLite commit. Measured with the same primitives the gate
+ * uses (node:crypto verify on a prepared KeyObject; better-sqlite3, WAL,
+ * synchronous=FULL) and nothing else around them.
+ */
+
+const MESSAGES = 64;
+const MESSAGE_BYTES = 100;
+
+/** One verification of a 64-byte signature over ~100 bytes, key prepared beforehand. */
+export function verifyCase(alg: 'ES256' | 'EdDSA'): BenchCase {
+  const pair = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+  // A public-only KeyObject, as the trust list and cnf keys are.
+  const publicKey: KeyObject = pair.publicKey;
+  const items = Array.from({ length: MESSAGES }, () => {
+    const data = randomBytes(MESSAGE_BYTES);
+    const signature = alg === 'ES256' ? sign('sha256', data, { key: pair.privateKey, dsaEncoding: 'ieee-p1363' }) : sign(null, data, pair.privateKey);
+    if (signature.length !== 64) throw new Error(`${alg} signature is ${signature.length} bytes`);
+    return { data, signature };
+  });
+  const es256Key = { key: publicKey, dsaEncoding: 'ieee-p1363' as const };
+  let i = 0;
+  return {
+    name: alg === 'ES256' ? 'limit.verify.es256' : 'limit.verify.eddsa',
+    measure() {
+      const { data, signature } = items[i++ % MESSAGES]!;
+      const t0 = performance.now();
+      const ok = alg === 'ES256' ? verify('sha256', data, es256Key, signature) : verify(null, data, publicKey, signature);
+      const t1 = performance.now();
+      if (!ok) throw new Error(`${alg} verification failed`);
+      return (t1 - t0) * 1000;
+    },
+  };
+}
+
+/**
+ * One commit of one small row into a fresh WAL + synchronous=FULL database in
+ * `dir`. `before`, if given, runs untimed before each commit: the paced
+ * variant puts the CPU work of a decision between two commits, as the gate
+ * does, because on some disks (this VM's virtio disk, for one) an fsync costs
+ * more the longer it has been since the previous one.
+ */
+export function commitCase(dir: string, name = 'limit.commit', before?: () => void): BenchCase & { close(): void } {
+  const db = new Database(join(dir, `${name}.db`));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE rows (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, value TEXT NOT NULL)');
+  const insert = db.prepare('INSERT INTO rows (seq, at, value) VALUES (?, ?, ?)');
+  let seq = 0;
+  return {
+    name,
+    measure() {
+      before?.();
+      seq++;
+      const at = new Date().toISOString();
+      const t0 = performance.now();
+      insert.run(seq, at, 'accepted'); // autocommit: one transaction, one WAL fsync
+      const t1 = performance.now();
+      return (t1 - t0) * 1000;
+    },
+    close() {
+      db.close();
+    },
+  };
+}
