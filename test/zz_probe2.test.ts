@@ -4,8 +4,9 @@ import { Decider } from '../src/core/decider.js';
 import { MemoryDenyList } from '../src/core/denyList.js';
 import { ReplayGuard } from '../src/core/replayGuard.js';
 import { Tagged } from '../src/core/credentials/cbor.js';
-import { TestIssuer, claimsMap, codeText, coseKeyOf, coseSign1, makeKeyPair } from '../sim/issuer.js';
-import { NOW, NOW_MS, gateSettings, prng, rawSign1, trustOf } from './fixtures.js';
+import { TestIssuer, claimsMap, coseKeyOf, coseSign1, makeKeyPair } from '../sim/issuer.js';
+import { VirtualCard } from '../sim/virtualCard.js';
+import { NOW, NOW_MS, gateSettings, prng, responder, simChannel, trustOf } from './fixtures.js';
 
 function randValue(rnd: () => number, depth = 0): unknown {
   const k = Math.floor(rnd() * 16);
@@ -29,49 +30,42 @@ function randValue(rnd: () => number, depth = 0): unknown {
   }
 }
 
-it('probe2', () => {
+it('probe cards', async () => {
   const es = new TestIssuer('cq', 'ES256');
   const ed = new TestIssuer('sc', 'EdDSA');
   const d = new Decider(trustOf([es, ed]), gateSettings(), new MemoryDenyList(), new ReplayGuard());
   const rnd = prng(Number(process.env.SEED ?? 7));
   const counts: Record<string, number> = {};
   const labels = [1, 2, 4, 5, 6, 7, 8, -65537, -65538];
-  for (let i = 0; i < 20000; i++) {
+  for (let i = 0; i < 6000; i++) {
     const issuer = i % 2 ? es : ed;
-    const holderKey = makeKeyPair(i % 4 < 2 ? 'ES256' : 'EdDSA');
-    const mode = i % 5;
-    const base = claimsMap({ iss: issuer.id, sub: 's', exp: NOW + 100, iat: NOW - 10, cti: new Uint8Array(16), category: 'adult', product: { site: 'cq-metro-l2' } });
-    let text: string;
+    const key = makeKeyPair(i % 4 < 2 ? 'ES256' : 'EdDSA');
+    const base = claimsMap({ iss: issuer.id, sub: 's', exp: NOW + 100, iat: NOW - 10, cti: new Uint8Array(16), category: 'adult', cnf: coseKeyOf(key) });
+    const mode = i % 3;
+    let card;
     if (mode === 0) {
       base.set(labels[Math.floor(rnd() * labels.length)]!, randValue(rnd));
-      text = codeText(issuer.sign({} as any, {}).length ? codeText(coseSign1(issuer.key, encode(base), { kid: issuer.kid })).slice(4) === '' ? '' : coseSign1(issuer.key, encode(base), { kid: issuer.kid }) : new Uint8Array());
+      card = new VirtualCard('s', coseSign1(issuer.key, encode(base), { kid: issuer.kid }), key);
     } else if (mode === 1) {
-      // product field
-      base.set(-65538, new Map([[['site', 'zone', 'from', 'until', 'entries', 1][Math.floor(rnd() * 6)] as any, randValue(rnd)]]));
-      text = codeText(coseSign1(issuer.key, encode(base), { kid: issuer.kid }));
-    } else if (mode === 2) {
-      // cnf key fields in inner credential
-      const ck = coseKeyOf(holderKey) as Map<number, unknown>;
+      const ck = coseKeyOf(key) as Map<number, unknown>;
       ck.set([1, 3, -1, -2, -3][Math.floor(rnd() * 5)]!, randValue(rnd));
       base.set(8, new Map([[1, ck]]));
-      const inner = coseSign1(issuer.key, encode(base), { kid: issuer.kid });
-      const payload = encode(new Map<number, unknown>([[1, inner], [2, NOW], [3, 1]]));
-      text = codeText(coseSign1(holderKey, payload));
-    } else if (mode === 3) {
-      base.set(8, new Map([[1, coseKeyOf(holderKey)]]));
-      const inner = coseSign1(issuer.key, encode(base), { kid: issuer.kid });
-      const p = new Map<number, unknown>([[1, inner], [2, NOW], [3, 1]]);
-      p.set([2, 3, 4][Math.floor(rnd() * 3)]!, randValue(rnd));
-      text = codeText(coseSign1(holderKey, encode(p)));
+      card = new VirtualCard('s', coseSign1(issuer.key, encode(base), { kid: issuer.kid }), key);
     } else {
-      // protected header
-      const h = new Map<unknown, unknown>([[1, -7], [4, issuer.kid]]);
-      h.set([1, 2, 4, 3][Math.floor(rnd() * 4)]!, randValue(rnd));
-      text = codeText(rawSign1(es.key, encode(base), { protectedBytes: encode(h), unprotected: rnd() < 0.3 ? new Map([[4, randValue(rnd)]]) : new Map() }));
+      const genuine = new VirtualCard('s', coseSign1(issuer.key, encode(base), { kid: issuer.kid }), key);
+      card = responder((apdu, n) => {
+        const real = genuine.respond(apdu);
+        const r = rnd();
+        if (r < 0.15) return Uint8Array.from({ length: Math.floor(rnd() * 4) }, () => Math.floor(rnd() * 256));
+        if (r < 0.3) return Uint8Array.of(0x61, Math.floor(rnd() * 256));
+        if (r < 0.45) return Uint8Array.of(0x6c, Math.floor(rnd() * 256));
+        if (r < 0.6) { const b = Uint8Array.from(real); b[Math.floor(rnd() * b.length)] ^= 1 << Math.floor(rnd() * 8); return b; }
+        return real;
+      });
     }
-    const r = d.decideCode(text, { nowMs: NOW_MS, clockTrusted: true });
-    const key = r.result === 'refused' ? r.reason + (r.detail.startsWith('unexpected') ? ' UNEXPECTED ' + r.detail.slice(0, 400) : '') : 'ok';
-    counts[`${mode} ${key}`] = (counts[`${mode} ${key}`] ?? 0) + 1;
+    const r = await d.decideCard(await simChannel(card), { nowMs: NOW_MS, clockTrusted: true });
+    const k = r.result === 'refused' ? r.reason + (r.detail.startsWith('unexpected') ? ' UNEXPECTED ' + r.detail.slice(0, 400) : '') : 'ok';
+    counts[`${mode} ${k}`] = (counts[`${mode} ${k}`] ?? 0) + 1;
   }
   console.log(counts);
 });

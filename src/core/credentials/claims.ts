@@ -83,7 +83,9 @@ export function parseClaims(value: unknown, what: string, need: { cti: boolean; 
   if (need.iat && iat === undefined) refuse('malformed', `${what}: iat is missing`);
   const category = value.get(CATEGORY);
   if (typeof category !== 'string' || !(CATEGORIES as readonly string[]).includes(category)) {
-    refuse('malformed', `${what}: holder category ${JSON.stringify(category)} is not one of ${CATEGORIES.join(', ')}`);
+    // Only text is quoted: JSON.stringify throws on a bigint, which CBOR can carry.
+    const shown = typeof category === 'string' ? JSON.stringify(category) : `of type ${typeof category}`;
+    refuse('malformed', `${what}: holder category ${shown} is not one of ${CATEGORIES.join(', ')}`);
   }
   let cnfKey: Map<unknown, unknown> | undefined;
   const cnf = value.get(CNF);
