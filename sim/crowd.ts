@@ -1,5 +1,6 @@
 import type { Category } from '../src/core/credentials/credential.js';
 import type { Expectation, Fault, Scenario, ScenarioPassenger } from './scenario.js';
+import { seededRandom } from './seededRandom.js';
 
 /** What each fault must be refused with: the crowd's expectations, stated independently of the gate. */
 export const FAULT_REASON: Record<Fault, Expectation> = {
@@ -25,18 +26,6 @@ const CATEGORY_MIX: [Category, number][] = [
   ['disabled', 0.03],
 ];
 
-/** mulberry32: a small seeded generator, so a crowd is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A rush-hour crowd after the scenario's own passengers: mostly good cards and
  * codes, with faults, double taps, replays and deny-listed holders mixed in,
@@ -45,7 +34,7 @@ function random(seed: number): () => number {
 export function crowdOf(scenario: Scenario, firstAt: number): ScenarioPassenger[] {
   const crowd = scenario.crowd;
   if (!crowd) return [];
-  const next = random(crowd.seed);
+  const next = seededRandom(crowd.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const category = (): Category => {
     let r = next();

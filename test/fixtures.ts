@@ -68,10 +68,16 @@ export async function asyncRefusalFrom(fn: () => Promise<unknown>): Promise<Refu
   throw new Error('expected a Refusal, but the call resolved');
 }
 
+/** Bytes already encoded as CBOR, spliced as they are into {@link cborMapOf}. */
+export class RawCbor {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 /** CBOR of a map written entry by entry, so that a key may repeat (cborg will not encode that). */
 export function cborMapOf(entries: ReadonlyArray<readonly [unknown, unknown]>): Uint8Array {
   if (entries.length > 23) throw new Error('cborMapOf: keep it under 24 entries');
-  const parts = [Uint8Array.of(0xa0 | entries.length), ...entries.flatMap(([k, v]) => [encode(k), encode(v)])];
+  const item = (value: unknown) => (value instanceof RawCbor ? value.bytes : encode(value));
+  const parts = [Uint8Array.of(0xa0 | entries.length), ...entries.flatMap(([k, v]) => [item(k), item(v)])];
   return Buffer.concat(parts);
 }
 
@@ -116,17 +122,8 @@ function decodeLoose(bytes: Uint8Array): unknown {
   return decode(bytes, { useMaps: true, tags: { 18: Tagged.decoder(18) } } as Parameters<typeof decode>[1]);
 }
 
-/** A deterministic PRNG (mulberry32), so a failing fuzz case can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG, so a failing fuzz case can be replayed. */
+export { seededRandom as prng } from '../sim/seededRandom.js';
 
 /** The channel a SimCardReader hands to its listener when a card is put on it. */
 export async function simChannel(card: ApduResponder, presentation: CardPresentation = {}): Promise<CardChannel> {

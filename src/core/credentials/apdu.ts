@@ -12,6 +12,8 @@ export interface ApduResponse {
 
 export const SW_OK = 0x9000;
 export const SW_WRONG_P1P2 = 0x6b00;
+/** Warning: end of file reached before Le bytes (ISO 7816-4); the data returned is the last of it. */
+export const SW_END_OF_FILE = 0x6282;
 
 export function selectAid(aid: Uint8Array): Uint8Array {
   return Uint8Array.from([0x00, 0xa4, 0x04, 0x00, aid.length, ...aid, 0x00]);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CardChannel } from '../../../hal/cardReader.js';
 import { asIdentified, refuse } from '../reasons.js';
-import { CG_AID, exchange, internalAuthenticate, readBinary, READ_CHUNK, selectAid, SW_OK, SW_WRONG_P1P2, swText } from './apdu.js';
+import { CG_AID, exchange, internalAuthenticate, readBinary, READ_CHUNK, selectAid, SW_END_OF_FILE, SW_OK, SW_WRONG_P1P2, swText } from './apdu.js';
 import type { Credential } from './credential.js';
 import { BoundCredentialVerifier } from './issuerSigned.js';
 import { verifySignature } from './publicKey.js';
@@ -71,11 +71,11 @@ async function readCertificate(channel: CardChannel, timeoutMs: number): Promise
   for (;;) {
     const response = await exchange(channel, readBinary(length, READ_CHUNK), timeoutMs, 'READ BINARY');
     if (response.sw === SW_WRONG_P1P2) break;
-    if (response.sw !== SW_OK) refuse('malformed', `READ BINARY at ${length} answered ${swText(response.sw)}`);
+    if (response.sw !== SW_OK && response.sw !== SW_END_OF_FILE) refuse('malformed', `READ BINARY at ${length} answered ${swText(response.sw)}`);
     parts.push(response.data);
     length += response.data.length;
     if (length > MAX_CERTIFICATE) refuse('malformed', `card certificate longer than ${MAX_CERTIFICATE} bytes`);
-    if (response.data.length < READ_CHUNK) break;
+    if (response.sw === SW_END_OF_FILE || response.data.length < READ_CHUNK) break;
   }
   if (length === 0) refuse('malformed', 'card certificate is empty');
   return Buffer.concat(parts);
