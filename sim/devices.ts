@@ -66,13 +66,6 @@ export class SimCardReader implements CardReader {
     this.current = new SimCardChannel(this.name, card, presentation);
     this.listener?.({ type: 'card-present', channel: this.current });
   }
-
-  removeCard(): void {
-    if (!this.current) return;
-    this.current.remove();
-    this.current = undefined;
-    this.listener?.({ type: 'card-removed', readerName: this.name });
-  }
 }
 
 /** A scan module a scenario holds phones up to. */

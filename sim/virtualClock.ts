@@ -16,7 +16,7 @@ interface Timer {
 export class VirtualClock implements Clock {
   private base = 0;
   private realMark = performance.now();
-  private wallOffset: number;
+  private readonly wallOffset: number;
   private isTrusted = true;
   private timers: Timer[] = [];
   private order = 0;
@@ -39,11 +39,6 @@ export class VirtualClock implements Clock {
 
   setTrusted(trusted: boolean): void {
     this.isTrusted = trusted;
-  }
-
-  /** Move wall time without moving monotonic time, as an RTC fault or an NTP step does. */
-  jumpWall(ms: number): void {
-    this.wallOffset += ms;
   }
 
   setTimer(ms: number, callback: () => void): TimerHandle {

@@ -97,10 +97,6 @@ export class TrustStore {
     return TrustStore.fromDocument(document);
   }
 
-  issuerIds(): string[] {
-    return [...this.issuers.keys()];
-  }
-
   /**
    * The key an issuer signs with under `kid`, if it is in force at `nowSec`
    * (with `skewSec` of tolerance). Refuses `unknown-issuer` or `unknown-key`.
