@@ -143,6 +143,11 @@ describe('malformed codes', () => {
     it('nothing after the prefix', () => {
       refused('CG1:', 'malformed');
     });
+
+    it('more text than a QR code holds, even if it would decode', () => {
+      const padded = `${textOf(validCose())}${'0'.repeat(4296)}`;
+      expect(refused(padded, 'malformed').detail).toMatch(/longer than a QR code holds/);
+    });
   });
 
   describe('CBOR and COSE_Sign1 structure', () => {

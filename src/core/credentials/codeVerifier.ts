@@ -9,6 +9,8 @@ import type { TrustStore } from './trustList.js';
 import { checkValidity, type CheckTime } from './validity.js';
 
 export const CODE_PREFIX = 'CG1:';
+/** The most alphanumeric characters a QR symbol holds (version 40, level L); anything longer did not come from one. */
+const MAX_CODE_TEXT = 4296;
 
 export interface CodeCheckTime extends CheckTime {
   /** How old the iat of a holder-bound offline code may be. */
@@ -46,6 +48,7 @@ export class CodeVerifier {
   }
 
   verify(text: string, time: CodeCheckTime): Credential {
+    if (text.length > MAX_CODE_TEXT) refuse('malformed', `code text of ${text.length} characters is longer than a QR code holds`);
     if (!text.startsWith(CODE_PREFIX)) refuse('malformed', `code does not start with ${CODE_PREFIX}`);
     const outer = parseCoseSign1(decodeBase45(text.slice(CODE_PREFIX.length)), 'required', 'code');
     const payload = decodeCbor(outer.payload, 'code payload');
