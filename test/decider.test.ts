@@ -31,8 +31,7 @@ import {
  * Decider: verification plus this gate's rules, for codes and cards. The
  * reasons it cannot produce: `passback` (the gate's anti-passback state) and
  * `journal-unavailable` (the journal) come from other modules and are tested
- * there; `outside-window` is reserved for the gate's own time rules, since a
- * product's from/until report `not-yet-valid`/`expired` (docs/credentials.md).
+ * there.
  */
 
 const es = new TestIssuer('cq.yukuaima', 'ES256');
@@ -110,6 +109,7 @@ describe('every reason code has a producer', () => {
     },
     'wrong-site': () => setup().decider.decideCode(code({ product: { site: 'other-site' } }), TRUSTED),
     'wrong-zone': () => setup({ zone: 'Z1' }).decider.decideCode(code({ product: { zone: 'Z2' } }), TRUSTED),
+    'outside-window': () => setup().decider.decideCode(code({ product: { from: NOW + 3600, until: NOW + 7200 } }), TRUSTED),
     'entries-used': () => setup().decider.decideCode(code({ product: { entries: 0 } }), TRUSTED),
     'category-not-allowed': () => setup({ categories: ['staff'] }).decider.decideCode(code(), TRUSTED),
     'clock-untrusted': () => setup().decider.decideCode(code(), UNTRUSTED),
@@ -119,7 +119,7 @@ describe('every reason code has a producer', () => {
     'card-timeout': async () =>
       setup().decider.decideCard(new RecordingChannel(await simChannel(card()), { at: 1, error: new CardIoError('timeout', 'slow') }), TRUSTED),
   };
-  const elsewhere = ['passback', 'journal-unavailable', 'outside-window'];
+  const elsewhere = ['passback', 'journal-unavailable'];
 
   it('the table covers the contract and gate reasons, less those produced elsewhere', () => {
     expect(new Set([...Object.keys(producers), ...elsewhere])).toEqual(new Set([...CONTRACT_REASONS, ...GATE_REASONS]));
@@ -291,6 +291,21 @@ describe("the gate's product and category rules", () => {
     expectAccepted(zoned.decideCode(code({ product: { zone: 'Z1' } }), TRUSTED));
     expectAccepted(zoned.decideCode(code({ product: { site: SITE } }), TRUSTED));
     expectAccepted(setup({ zone: undefined }).decider.decideCode(code({ product: { zone: 'Z2' } }), TRUSTED));
+  });
+
+  it('outside-window: a ticket used before its from or after its until, with the 30 s skew forgiven', async () => {
+    const { decider } = setup();
+    const early = expectRefused(decider.decideCode(code({ product: { from: NOW + 31, until: NOW + 3600 } }), TRUSTED), 'outside-window');
+    expect(early.identity).toEqual(identity(es, 'acct-1', 'adult'));
+    expectRefused(decider.decideCode(code({ product: { until: NOW - 30 } }), TRUSTED), 'outside-window');
+    expectAccepted(decider.decideCode(code({ product: { from: NOW + 29, until: NOW - 29 } }), TRUSTED));
+    expectAccepted(setup({ skewSec: 0 }).decider.decideCode(code({ product: { from: NOW, until: NOW + 1 } }), TRUSTED));
+    expectRefused(setup({ skewSec: 0 }).decider.decideCode(code({ product: { until: NOW } }), TRUSTED), 'outside-window');
+    expectRefused(await decider.decideCard(await simChannel(card({ product: { until: NOW - 3600 } })), TRUSTED), 'outside-window');
+  });
+
+  it('a ticket window is checked after the site: a ticket for elsewhere is wrong-site whenever it is used', () => {
+    expectRefused(setup().decider.decideCode(code({ product: { site: 'venue-9', until: NOW - 3600 } }), TRUSTED), 'wrong-site');
   });
 
   it('entries-used: a product that allows no entries; one entry passes', () => {

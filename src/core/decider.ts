@@ -1,7 +1,7 @@
 import type { CardChannel } from '../../hal/cardReader.js';
 import { CardVerifier } from './credentials/cardVerifier.js';
 import { CodeVerifier } from './credentials/codeVerifier.js';
-import type { Credential } from './credentials/credential.js';
+import type { Credential, Product } from './credentials/credential.js';
 import type { TrustStore } from './credentials/trustList.js';
 import type { DenyList } from './denyList.js';
 import { Refusal, refuse, type Identity, type RefusalReason } from './reasons.js';
@@ -70,6 +70,7 @@ export class Decider {
       const product = credential.product;
       if (product?.site !== undefined && s.site !== undefined && product.site !== s.site) refuse('wrong-site', `ticket for site ${product.site}, this is ${s.site}`);
       if (product?.zone !== undefined && s.zone !== undefined && product.zone !== s.zone) refuse('wrong-zone', `ticket for zone ${product.zone}, this is ${s.zone}`);
+      checkWindow(product, time.nowMs / 1000, s.skewSec);
       if (product?.entries === 0) refuse('entries-used', 'the ticket allows no entries');
       if (!s.categories.includes(credential.category)) refuse('category-not-allowed', `${credential.category} holders may not pass this gate`);
       if (credential.replay && this.replay.seen(credential.replay.key, time.nowMs)) refuse('replayed', `code already used at this gate`);
@@ -80,6 +81,12 @@ export class Decider {
     const fare = s.fares ? (s.fares.byCategory[credential.category] ?? s.fares.default) : undefined;
     return { result: 'accepted', reason: 'ok', credential, fare, passages: credential.product?.entries ?? 1 };
   }
+}
+
+/** The product's valid window (a ticket's time slot), with the same skew as the credential's own times. */
+function checkWindow(product: Product | undefined, nowSec: number, skewSec: number): void {
+  if (product?.from !== undefined && nowSec < product.from - skewSec) refuse('outside-window', `ticket valid from ${product.from}`);
+  if (product?.until !== undefined && nowSec >= product.until + skewSec) refuse('outside-window', `ticket valid until ${product.until}`);
 }
 
 function settle(decide: () => Decision): Decision {
