@@ -78,7 +78,8 @@ export const passengerSchema = z
     message: 'a passenger has exactly one of card, code, text, again, sneak',
   });
 
-export const scenarioSchema = z.strictObject({
+export const scenarioSchema = z
+  .strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
   start: isoTime.default('2026-11-23T07:30:00Z'),
@@ -96,7 +97,26 @@ export const scenarioSchema = z.strictObject({
       seed: z.number().int().default(1),
     })
     .optional(),
-});
+  })
+  .superRefine((scenario, ctx) => {
+    // Names a passenger refers to must exist, so that a typo fails at load, not mid-run.
+    const issuers = new Set(scenario.issuers.map((i) => i.id));
+    const allowed = [...issuers].map((id) => JSON.stringify(id)).join(', ');
+    for (const id of Object.keys(scenario.denyList)) {
+      if (!issuers.has(id)) ctx.addIssue({ code: 'custom', path: ['denyList', id], message: `not one of the scenario's issuers (${allowed})` });
+    }
+    const seen = new Set<string>();
+    scenario.passengers.forEach((p, i) => {
+      const issuer = p.card?.issuer ?? p.code?.issuer;
+      if (issuer !== undefined && !issuers.has(issuer)) {
+        ctx.addIssue({ code: 'custom', path: ['passengers', i, p.card ? 'card' : 'code', 'issuer'], message: `not one of the scenario's issuers (${allowed})` });
+      }
+      if (p.again !== undefined && !seen.has(p.again)) {
+        ctx.addIssue({ code: 'custom', path: ['passengers', i, 'again'], message: 'names no earlier passenger' });
+      }
+      seen.add(p.name ?? `p${i + 1}`);
+    });
+  });
 
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioPassenger = z.output<typeof passengerSchema>;

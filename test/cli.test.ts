@@ -117,6 +117,20 @@ describe('citygate sim', () => {
     const run = citygate(['sim', '--scenario', scenario]);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/gate\.mode: .*"bus".*"metro-entry".*\(got "ferry"\)/);
+
+    writeFileSync(
+      scenario,
+      JSON.stringify({
+        name: 'dangling names',
+        gate: { id: 'G', site: 'S', mode: 'bus' },
+        issuers: [{ id: 'i' }],
+        passengers: [{ again: 'later' }, { name: 'later', code: { issuer: 'k', account: 'a' } }],
+      }),
+    );
+    const dangling = citygate(['sim', '--scenario', scenario]);
+    expect(dangling.status).toBe(2);
+    expect(dangling.stderr).toMatch(/passengers\.0\.again: names no earlier passenger/);
+    expect(dangling.stderr).toMatch(/passengers\.1\.code\.issuer: not one of the scenario's issuers \("i"\) \(got "k"\)/);
   });
 
   it('exits 1 when a passenger is not treated as the scenario expects', () => {
