@@ -1,5 +1,5 @@
 import type { Category } from '../src/core/credentials/credential.js';
-import type { Expectation, Fault, Scenario, ScenarioPassenger } from './scenario.js';
+import { CARD_FAULTS, CODE_FAULTS, type Expectation, type Fault, type Scenario, type ScenarioPassenger } from './scenario.js';
 import { seededRandom } from './seededRandom.js';
 
 /** What each fault must be refused with: the crowd's expectations, stated independently of the gate. */
@@ -16,8 +16,6 @@ export const FAULT_REASON: Record<Fault, Expectation> = {
   'foreign-card': 'card-not-supported',
 };
 
-const CARD_FAULTS: Fault[] = ['expired', 'forged', 'unknown-issuer', 'cloned', 'removed', 'garbage', 'foreign-card', 'unknown-key'];
-const CODE_FAULTS: Fault[] = ['expired', 'not-yet-valid', 'forged', 'unknown-issuer', 'unknown-key', 'stale'];
 const CATEGORY_MIX: [Category, number][] = [
   ['adult', 0.7],
   ['senior', 0.12],

@@ -22,6 +22,8 @@ export const FAULTS = [
   'foreign-card',
 ] as const;
 export type Fault = (typeof FAULTS)[number];
+export const CARD_FAULTS: readonly Fault[] = ['expired', 'not-yet-valid', 'forged', 'unknown-issuer', 'unknown-key', 'cloned', 'removed', 'garbage', 'foreign-card'];
+export const CODE_FAULTS: readonly Fault[] = ['expired', 'not-yet-valid', 'forged', 'unknown-issuer', 'unknown-key', 'stale'];
 
 const REASON_VALUES = [...CONTRACT_REASONS, ...GATE_REASONS] as const;
 export const EXPECTATIONS = ['accepted', 'repeat', ...REASON_VALUES.filter((r) => r !== 'ok')] as const;
@@ -110,6 +112,11 @@ export const scenarioSchema = z
       const issuer = p.card?.issuer ?? p.code?.issuer;
       if (issuer !== undefined && !issuers.has(issuer)) {
         ctx.addIssue({ code: 'custom', path: ['passengers', i, p.card ? 'card' : 'code', 'issuer'], message: `not one of the scenario's issuers (${allowed})` });
+      }
+      const fits = p.card ? CARD_FAULTS : p.code ? CODE_FAULTS : [];
+      if (p.fault !== undefined && !fits.includes(p.fault)) {
+        const what = p.card ? 'a card' : p.code ? 'a code' : 'this passenger';
+        ctx.addIssue({ code: 'custom', path: ['passengers', i, 'fault'], message: `not a fault of ${what}${fits.length ? ` (${fits.join(', ')})` : ''}` });
       }
       if (p.again !== undefined && !seen.has(p.again)) {
         ctx.addIssue({ code: 'custom', path: ['passengers', i, 'again'], message: 'names no earlier passenger' });
