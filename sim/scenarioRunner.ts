@@ -96,7 +96,7 @@ export async function runScenario(scenario: Scenario, options: { journalPath: st
   const startMono = board.clock.monotonic();
   const passengers = passengersOf(scenario);
   const presented = new Map<string, Presented>();
-  const results: PassengerResult[] = [];
+  const outcomes: Outcome[][] = [];
   let stoppedAt = Number.POSITIVE_INFINITY;
   try {
     for (const p of passengers) {
@@ -110,7 +110,7 @@ export async function runScenario(scenario: Scenario, options: { journalPath: st
         board.clock.advance(DOUBLE_TAP_MS);
         await present(what);
       }
-      results.push({ name: p.name, at: p.at, expect: p.expect, outcomes: current.outcomes, barrier: [], mismatch: undefined });
+      outcomes.push(current.outcomes);
     }
     board.clock.advance(settings.openTimeoutMs + 2 * WALK_MS);
     stoppedAt = board.clock.monotonic();
@@ -120,12 +120,18 @@ export async function runScenario(scenario: Scenario, options: { journalPath: st
   }
 
   // Barrier commands belong to the passenger whose time slot they fall in; the gate's own stop belongs to nobody.
-  for (let i = 0; i < results.length; i++) {
-    const from = startMono + results[i]!.at * 1000;
-    const to = i + 1 < results.length ? startMono + results[i + 1]!.at * 1000 : stoppedAt;
-    results[i]!.barrier = board.barrier.actions.filter((a) => a.at >= from && a.at < to);
-    results[i]!.mismatch = mismatchOf(passengers[i]!, results[i]!.outcomes);
-  }
+  const results = passengers.map((p, i): PassengerResult => {
+    const from = startMono + p.at * 1000;
+    const to = i + 1 < passengers.length ? startMono + passengers[i + 1]!.at * 1000 : stoppedAt;
+    return {
+      name: p.name,
+      at: p.at,
+      expect: p.expect,
+      outcomes: outcomes[i]!,
+      barrier: board.barrier.actions.filter((a) => a.at >= from && a.at < to),
+      mismatch: mismatchOf(p, outcomes[i]!),
+    };
+  });
   return { passengers: results, alarms, barrier: board.barrier.actions };
 
   async function present(what: Presented): Promise<void> {
