@@ -4,7 +4,7 @@ import { CodeVerifier } from './credentials/codeVerifier.js';
 import type { Credential, Product } from './credentials/credential.js';
 import type { TrustStore } from './credentials/trustList.js';
 import type { DenyList } from './denyList.js';
-import { Refusal, refuse, type Identity, type RefusalReason } from './reasons.js';
+import { asIdentified, Refusal, refuse, type Identity, type RefusalReason } from './reasons.js';
 import type { ReplayGuard } from './replayGuard.js';
 import type { GateSettings } from './settings.js';
 
@@ -60,10 +60,11 @@ export class Decider {
     }
   }
 
+  /** The gate's rules, in order; a refusal here always names the holder. Throws a Refusal. */
   private applyRules(credential: Credential, time: DecisionTime): Decision {
     const s = this.settings;
     const identity = { issuer: credential.issuer, subject: credential.subject, category: credential.category };
-    try {
+    asIdentified(identity, () => {
       if (this.denyList.isDenied(credential.issuer, credential.subject, credential.cti)) {
         refuse('deny-listed', `${credential.issuer} ${credential.subject} is on the deny list`);
       }
@@ -74,10 +75,7 @@ export class Decider {
       if (product?.entries === 0) refuse('entries-used', 'the ticket allows no entries');
       if (!s.categories.includes(credential.category)) refuse('category-not-allowed', `${credential.category} holders may not pass this gate`);
       if (credential.replay && this.replay.seen(credential.replay.key, time.nowMs)) refuse('replayed', `code already used at this gate`);
-    } catch (error) {
-      if (error instanceof Refusal) error.identity = identity;
-      return refusalOf(error);
-    }
+    });
     const fare = s.fares ? (s.fares.byCategory[credential.category] ?? s.fares.default) : undefined;
     return { result: 'accepted', reason: 'ok', credential, fare, passages: credential.product?.entries ?? 1 };
   }

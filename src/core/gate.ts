@@ -144,7 +144,8 @@ export class Gate {
         decision = decider.decideCode(p.text, time);
       }
       const key = presentationKey(p, decision);
-      const earlier = key === undefined ? undefined : this.recent.get(key);
+      // A code's text was looked up before deciding; a card is known by its number only now.
+      const earlier = p.kind === 'card' && key !== undefined ? this.recent.get(key) : undefined;
       if (earlier) return { type: 'repeat', of: earlier.tap };
       const draft = this.draft(p, decision);
       const outcome = decision.result === 'accepted' ? this.accept(p, decision, draft) : this.refuse(decision, draft);
