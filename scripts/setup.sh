@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Set up a fresh checkout: npm packages (with native builds) and the TypeScript build.
-# With --system it also installs the Debian packages the tests use (needs root and apt).
+# With --system it first installs the Debian packages the native modules build against and
+# the tests use (needs root and apt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--system" ]]; then
-  packages=(python3-cbor2 python3-cryptography)
+  # pcscd + vpcd: the real PC/SC stack for card tests; mosquitto: the broker for sync tests;
+  # socat: pty pairs standing in for a serial scan module; systemd: systemd-analyze for the unit.
+  packages=(python3-cbor2 python3-cryptography pcscd libpcsclite-dev vsmartcard-vpcd mosquitto socat systemd)
   missing=()
   for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if (( ${#missing[@]} )); then
