@@ -9,7 +9,7 @@ import type { Journal } from './journal.js';
 import type { Log } from './log.js';
 import { acceptScreen, IDLE_SCREEN, refusalScreen } from './messages.js';
 import type { ReplayGuard } from './replayGuard.js';
-import type { GateSettings } from './settings.js';
+import type { GateMode, GateSettings } from './settings.js';
 import type { Tap, TapDraft, TapKind } from './tap.js';
 
 export type GateState = 'idle' | 'reading' | 'deciding' | 'open';
@@ -21,6 +21,16 @@ export type Outcome =
   | { type: 'repeat'; of: Tap }
   /** Decided, but the journal refused the row: not a tap, the barrier stays shut. */
   | { type: 'unjournaled'; draft: TapDraft; error: string };
+
+export interface UsedCredential {
+  key: string;
+  until: number;
+}
+
+export interface DeviceHealth {
+  healthy: boolean;
+  detail: string;
+}
 
 export type Alarm = { type: 'tailgate' } | { type: 'journal-unavailable'; error: string } | { type: 'device'; error: string };
 
@@ -53,6 +63,8 @@ export class Gate {
   private readonly outcomeListeners: ((outcome: Outcome) => void)[] = [];
   private readonly stateListeners: ((state: GateState) => void)[] = [];
   private readonly alarmListeners: ((alarm: Alarm) => void)[] = [];
+  private readonly usedListeners: ((used: UsedCredential) => void)[] = [];
+  private readonly devices = new Map<string, DeviceHealth>();
 
   constructor(private readonly parts: GateParts) {}
 
@@ -69,6 +81,37 @@ export class Gate {
     this.alarmListeners.push(listener);
   }
 
+  /** Single-use credentials as their taps commit, for sharing with the other gates of the site. */
+  onCredentialUsed(listener: (used: UsedCredential) => void): void {
+    this.usedListeners.push(listener);
+  }
+
+  /** The last health each device reported, by device name (`reader:0`, `scanner:1`). */
+  deviceHealth(): Record<string, DeviceHealth> {
+    return Object.fromEntries(this.devices);
+  }
+
+  /** False from a failed commit until the next one succeeds. */
+  journalWorking(): boolean {
+    return this.journalHealthy;
+  }
+
+  mode(): GateMode {
+    return this.parts.settings.mode;
+  }
+
+  /** A signed command changed the mode: taps from now on record it (and follow its rules). */
+  setMode(mode: GateMode): void {
+    this.parts.settings.mode = mode;
+  }
+
+  /** Open for one passage without a tap: a fleet command for a passenger staff have let through. */
+  remoteOpen(): void {
+    this.parts.log.info({}, 'barrier opened by command');
+    this.grantPassages(1);
+    if (!this.busy) this.setState('open');
+  }
+
   currentState(): GateState {
     return this.state;
   }
@@ -77,8 +120,8 @@ export class Gate {
     const { board } = this.parts;
     await board.barrier.close();
     this.show(IDLE_SCREEN);
-    for (const reader of board.readers) await reader.start((event) => this.onReaderEvent(event));
-    for (const scanner of board.scanners) await scanner.start((event) => this.onScannerEvent(event));
+    for (const [i, reader] of board.readers.entries()) await reader.start((event) => this.onReaderEvent(`reader:${i}`, event));
+    for (const [i, scanner] of board.scanners.entries()) await scanner.start((event) => this.onScannerEvent(`scanner:${i}`, event));
     await board.passage.start((event) => this.onPassage(event));
   }
 
@@ -107,14 +150,20 @@ export class Gate {
     return this.enqueue({ kind: 'card', channel, atMono: clock.monotonic(), atWall: clock.now() });
   }
 
-  private onReaderEvent(event: CardReaderEvent): void {
+  private onReaderEvent(device: string, event: CardReaderEvent): void {
     if (event.type === 'card-present') void this.presentCard(event.channel);
-    else if (event.type === 'health' && !event.healthy) this.alarm({ type: 'device', error: event.detail });
+    else if (event.type === 'health') this.reportDevice(device, event.healthy, event.detail);
   }
 
-  private onScannerEvent(event: CodeScannerEvent): void {
+  private onScannerEvent(device: string, event: CodeScannerEvent): void {
     if (event.type === 'code') void this.presentCode(event.text);
-    else if (!event.healthy) this.alarm({ type: 'device', error: event.detail });
+    else this.reportDevice(device, event.healthy, event.detail);
+  }
+
+  /** A device's health as its driver reports it, or as the daemon found it at start. */
+  reportDevice(device: string, healthy: boolean, detail: string): void {
+    this.devices.set(device, { healthy, detail });
+    if (!healthy) this.alarm({ type: 'device', error: `${device}: ${detail}` });
   }
 
   private enqueue(presentation: Presentation): Promise<Outcome> {
@@ -192,7 +241,10 @@ export class Gate {
   }
 
   private published(tap: Tap, used: { key: string; until: number } | undefined): Outcome {
-    if (used) this.parts.replay.remember(used.key, used.until, this.parts.board.clock.now());
+    if (used) {
+      this.parts.replay.remember(used.key, used.until, this.parts.board.clock.now());
+      for (const listener of this.usedListeners) listener(used);
+    }
     return { type: 'tap', tap };
   }
 

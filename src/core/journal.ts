@@ -152,6 +152,50 @@ export class Journal {
     return this.db.prepare('DELETE FROM used_credentials WHERE until_ms <= ?').run(nowMs).changes;
   }
 
+  /** Remember a credential consumed elsewhere (another gate of the site), for replay checks after a restart. */
+  rememberUsed(key: string, untilMs: number): void {
+    this.insertUsed.run(key, Math.ceil(untilMs));
+  }
+
+  isUsed(key: string, nowMs: number): boolean {
+    return this.db.prepare('SELECT 1 FROM used_credentials WHERE key = ? AND until_ms > ?').get(key, nowMs) !== undefined;
+  }
+
+  /** Highest seq the fleet has acknowledged storing; taps above it are the backlog. */
+  deliveredSeq(): number {
+    return Number(this.metaValue('delivered_seq') ?? 0);
+  }
+
+  /** Move the delivered mark forward (never back); returns the mark now held. */
+  markDelivered(upTo: number): number {
+    const held = this.deliveredSeq();
+    if (upTo <= held) return held;
+    const mark = Math.min(upTo, this.lastSeq);
+    this.setMetaValue('delivered_seq', String(mark));
+    return mark;
+  }
+
+  backlog(): number {
+    return this.lastSeq - this.deliveredSeq();
+  }
+
+  /**
+   * Delete delivered taps older than `before` (ISO-8601). An undelivered tap
+   * is never deleted, nor the newest row: it carries the seq counter.
+   */
+  pruneDelivered(before: string): number {
+    const keepFrom = Math.min(this.deliveredSeq() + 1, this.lastSeq);
+    return this.db.prepare('DELETE FROM taps WHERE seq < ? AND at < ?').run(keepFrom, before).changes;
+  }
+
+  metaValue(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMetaValue(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
   taps(afterSeq = 0, limit = 1_000_000): Tap[] {
     return (this.db.prepare('SELECT * FROM taps WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as TapRow[]).map(fromRow);
   }

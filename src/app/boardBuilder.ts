@@ -1,0 +1,123 @@
+import type { z } from 'zod';
+import type { Barrier } from '../../hal/barrier.js';
+import type { Board } from '../../hal/board.js';
+import type { CardReader } from '../../hal/cardReader.js';
+import type { Clock } from '../../hal/clock.js';
+import type { CodeScanner } from '../../hal/codeScanner.js';
+import type { Display } from '../../hal/display.js';
+import type { Indicators } from '../../hal/indicators.js';
+import type { PassageSensor } from '../../hal/passageSensor.js';
+import type { Log } from '../core/log.js';
+import { absentDisplay, absentIndicators, absentPassage } from './absentDevices.js';
+import type { DeviceEntry, GateConfig } from './config.js';
+import { describeIssues, InputError } from './settingsSchema.js';
+
+export interface DriverContext {
+  log: Log;
+  gateId: string;
+  /** The board's clock, for drivers that time things; absent while the clock itself is built. */
+  clock: Clock | undefined;
+}
+
+/** A driver: its settings schema (the device entry minus `driver`) and how to make the device. */
+export interface Driver<T> {
+  settings: z.ZodType;
+  create(settings: never, context: DriverContext): Promise<T>;
+}
+
+export interface DriverRegistry {
+  readers: Record<string, Driver<CardReader>>;
+  scanners: Record<string, Driver<CodeScanner>>;
+  barrier: Record<string, Driver<Barrier>>;
+  passage: Record<string, Driver<PassageSensor>>;
+  indicators: Record<string, Driver<Indicators>>;
+  display: Record<string, Driver<Display>>;
+  clock: Record<string, Driver<Clock>>;
+}
+
+/** A device that did not start; the gate runs without it and says so in its status. */
+export interface DeviceProblem {
+  device: string;
+  detail: string;
+}
+
+export interface BuiltBoard {
+  board: Board;
+  problems: DeviceProblem[];
+}
+
+interface Planned<T> {
+  name: string;
+  driver: Driver<T>;
+  settings: unknown;
+}
+
+/** Check a device entry against its driver's schema: a config error names the field, before anything starts. */
+function plan<T>(drivers: Record<string, Driver<T>>, entry: DeviceEntry, where: string, source: string): Planned<T> {
+  const driver = drivers[entry.driver];
+  if (!driver) {
+    throw new InputError(`${source}: ${where}.driver: ${JSON.stringify(entry.driver)} is not a driver here; allowed: ${Object.keys(drivers).join(', ')}`);
+  }
+  const { driver: _name, ...rest } = entry;
+  const parsed = driver.settings.safeParse(rest);
+  if (!parsed.success) {
+    const prefixed = describeIssues(`${source}: ${where}`, parsed.error, rest).replaceAll(`${source}: ${where}: `, `${source}: ${where}.`);
+    throw new InputError(prefixed);
+  }
+  return { name: entry.driver, driver, settings: parsed.data };
+}
+
+async function create<T>(p: Planned<T>, context: DriverContext): Promise<T> {
+  return p.driver.create(p.settings as never, context);
+}
+
+/**
+ * Build the board from the config's `devices`. Every entry is validated
+ * first; then the clock and barrier must start (a gate cannot serve without
+ * them), while readers, scanners, sensors, lights and display that fail are
+ * left out and reported, so a gate with a dead reader still takes codes.
+ */
+export async function buildBoard(config: GateConfig, registry: DriverRegistry, log: Log, source: string): Promise<BuiltBoard> {
+  const d = config.devices;
+  const readers = d.readers.map((e, i) => plan(registry.readers, e, `devices.readers[${i}]`, source));
+  const scanners = d.scanners.map((e, i) => plan(registry.scanners, e, `devices.scanners[${i}]`, source));
+  const clockPlan = plan(registry.clock, d.clock, 'devices.clock', source);
+  const barrierPlan = plan(registry.barrier, d.barrier, 'devices.barrier', source);
+  const passagePlan = plan(registry.passage, d.passage, 'devices.passage', source);
+  const indicatorsPlan = plan(registry.indicators, d.indicators, 'devices.indicators', source);
+  const displayPlan = plan(registry.display, d.display, 'devices.display', source);
+
+  const gateId = config.gate.gateId;
+  const clock = await create(clockPlan, { log, gateId, clock: undefined });
+  const context: DriverContext = { log, gateId, clock };
+  const barrier = await create(barrierPlan, context);
+  const problems: DeviceProblem[] = [];
+  const optional = async <T>(device: string, p: Planned<T>): Promise<T | undefined> => {
+    try {
+      return await create(p, context);
+    } catch (error) {
+      const detail = `${p.name} driver did not start: ${(error as Error).message}`;
+      log.error({ device, detail }, 'device unavailable; running without it');
+      problems.push({ device, detail });
+      return undefined;
+    }
+  };
+  const board: Board = {
+    clock,
+    barrier,
+    readers: [],
+    scanners: [],
+    passage: (await optional('passage', passagePlan)) ?? absentPassage,
+    indicators: (await optional('indicators', indicatorsPlan)) ?? absentIndicators,
+    display: (await optional('display', displayPlan)) ?? absentDisplay,
+  };
+  for (const [i, p] of readers.entries()) {
+    const reader = await optional(`reader:${i}`, p);
+    if (reader) board.readers.push(reader);
+  }
+  for (const [i, p] of scanners.entries()) {
+    const scanner = await optional(`scanner:${i}`, p);
+    if (scanner) board.scanners.push(scanner);
+  }
+  return { board, problems };
+}

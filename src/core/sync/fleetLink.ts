@@ -1,0 +1,310 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Clock } from '../../../hal/clock.js';
+import type { TrustStore } from '../credentials/trustList.js';
+import type { ApplyResult, DenyListUpdate } from '../denylist/denyListUpdate.js';
+import type { Alarm, Gate } from '../gate.js';
+import type { Journal } from '../journal.js';
+import type { Log } from '../log.js';
+import type { ReplayGuard } from '../replayGuard.js';
+import { CommandHandler } from './commandHandler.js';
+import { openDenyListUpdate } from './denyListMessage.js';
+import { FleetMessageError } from './fleetMessage.js';
+import { SiteSharing } from './siteSharing.js';
+import { DEFAULT_UPLOADER, TapUploader, type UploaderOptions } from './tapUploader.js';
+import { denyListIssuer, topics } from './topics.js';
+import { openTrustUpdate, type TrustUpdate } from './trustUpdate.js';
+
+/** The deny-list store as sync sees it. */
+export interface DenyListSink {
+  apply(update: DenyListUpdate): ApplyResult;
+  seqs(): Record<string, number>;
+}
+
+/** The trust list in force, and how an update is kept (the app writes it to the trust file). */
+export interface TrustHolder {
+  current(): TrustStore;
+  seq(): number;
+  apply(update: TrustUpdate): void;
+  reload(): void;
+}
+
+export interface FleetLinkParts {
+  gate: Gate;
+  journal: Journal;
+  replay: ReplayGuard;
+  denyList: DenyListSink;
+  trust: TrustHolder;
+  clock: Clock;
+  gateId: string;
+  site: string;
+  skewSec: number;
+  version: string;
+  log: Log;
+}
+
+export interface FleetLinkOptions {
+  url: string;
+  /** TLS client certificate and CA in the field (PEM); username/password are not used. */
+  tls?: { ca?: string; cert?: string; key?: string };
+  uploader?: UploaderOptions;
+  retentionDays?: number;
+  /** Slowest reconnect backoff. */
+  maxBackoffMs?: number;
+}
+
+const FIRST_BACKOFF_MS = 500;
+const STATUS_PERIOD_MS = 60_000;
+const ALARM_MEMORY_MS = 5 * 60_000;
+
+/**
+ * The gate's side of DESIGN.md §4: taps up, acks, deny lists, trust list,
+ * commands and site ticket sharing down, status retained with a will. Every
+ * message from the broker is validated here and refused with a log line;
+ * nothing from the network can throw into the gate.
+ */
+export class FleetLink {
+  private client: MqttClient | undefined;
+  private readonly uploader: TapUploader;
+  private readonly commands: CommandHandler;
+  private readonly site: SiteSharing;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private backoffMs = FIRST_BACKOFF_MS;
+  private statusDebounce: NodeJS.Timeout | undefined;
+  private lastStatus = '';
+  private lastSignificant = '';
+  private readonly alarms: { type: string; detail: string; at: string }[] = [];
+  private lastTapAt: string | null = null;
+
+  constructor(
+    private readonly parts: FleetLinkParts,
+    private readonly options: FleetLinkOptions,
+  ) {
+    const { gate, journal, replay, gateId, log } = parts;
+    const now = () => parts.clock.now();
+    this.uploader = new TapUploader(journal, gateId, (payload) => this.publish(topics.taps(gateId), payload, false), log, options.uploader ?? DEFAULT_UPLOADER);
+    this.commands = new CommandHandler(gateId, journal, () => parts.trust.current(), this.commandTarget(), now, parts.skewSec, log);
+    this.site = new SiteSharing(gateId, journal, replay, now, log);
+    gate.onOutcome((outcome) => {
+      if (outcome.type !== 'tap') return;
+      this.lastTapAt = outcome.tap.at;
+      this.uploader.nudge();
+    });
+    gate.onCredentialUsed((used) => void this.publish(topics.siteUsed(parts.site), this.site.outgoing(used), false));
+    gate.onAlarm((alarm) => this.noteAlarm(alarm));
+  }
+
+  start(): void {
+    const { gateId, version } = this.parts;
+    const options: IClientOptions = {
+      clientId: `citygate-${gateId}`,
+      // A persistent session: deny lists and commands published while the gate was away still reach it.
+      clean: false,
+      reconnectPeriod: FIRST_BACKOFF_MS,
+      connectTimeout: 10_000,
+      keepalive: 30,
+      will: { topic: topics.status(gateId), payload: Buffer.from(JSON.stringify({ gate: gateId, online: false, version })), qos: 1, retain: true },
+      ...(this.options.tls ?? {}),
+    };
+    const client = mqtt.connect(this.options.url, options);
+    this.client = client;
+    client.on('connect', () => void this.onConnect());
+    client.on('close', () => this.onClose());
+    client.on('error', (error) => this.parts.log.warn({ err: error.message }, 'broker connection error'));
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    this.timers.push(setInterval(() => this.uploader.checkTimeout(), 1_000));
+    this.timers.push(setInterval(() => this.publishStatus(false), STATUS_PERIOD_MS));
+    this.timers.push(setInterval(() => this.prune(), 3_600_000));
+    this.prune();
+  }
+
+  /** Offline status published and the connection closed; the journal keeps whatever is still undelivered. */
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    if (this.statusDebounce) clearTimeout(this.statusDebounce);
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    if (client.connected) {
+      const offline = JSON.stringify({ gate: this.parts.gateId, online: false, version: this.parts.version });
+      await Promise.race([client.publishAsync(topics.status(this.parts.gateId), offline, { qos: 1, retain: true }).catch(() => undefined), new Promise((r) => setTimeout(r, 2_000))]);
+    }
+    await client.endAsync(true).catch(() => undefined);
+  }
+
+  connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** The status document of docs/sync.md. */
+  status(): Record<string, unknown> {
+    const { gate, journal, clock, gateId, site, version } = this.parts;
+    const nowMs = clock.now();
+    while (this.alarms.length > 0 && nowMs - Date.parse(this.alarms[0]!.at) > ALARM_MEMORY_MS) this.alarms.shift();
+    return {
+      gate: gateId,
+      online: true,
+      version,
+      mode: gate.mode(),
+      site,
+      denyList: this.parts.denyList.seqs(),
+      trustListSeq: this.parts.trust.seq(),
+      backlog: journal.backlog(),
+      lastTapAt: this.lastTapAt,
+      clockTrusted: clock.trusted(),
+      journal: gate.journalWorking() ? 'ok' : 'failing',
+      alarms: [...this.alarms],
+      hal: gate.deviceHealth(),
+      at: new Date(nowMs).toISOString(),
+    };
+  }
+
+  /** Something the fleet should see soon changed (mode, deny list, health, alarm). */
+  statusChanged(): void {
+    if (this.statusDebounce) return;
+    this.statusDebounce = setTimeout(() => {
+      this.statusDebounce = undefined;
+      this.publishStatus(true);
+    }, 200);
+  }
+
+  private publishStatus(significantOnly: boolean): void {
+    if (!this.connected()) return;
+    const status = this.status();
+    const { at: _at, backlog: _backlog, lastTapAt: _last, ...significant } = status;
+    const significantText = JSON.stringify(significant);
+    const fullText = JSON.stringify({ ...status, at: undefined });
+    if (significantOnly ? significantText === this.lastSignificant : fullText === this.lastStatus) return;
+    this.lastSignificant = significantText;
+    this.lastStatus = fullText;
+    void this.publish(topics.status(this.parts.gateId), JSON.stringify(status), true);
+  }
+
+  private async onConnect(): Promise<void> {
+    const { gateId, site, log } = this.parts;
+    this.backoffMs = FIRST_BACKOFF_MS;
+    if (this.client) this.client.options.reconnectPeriod = FIRST_BACKOFF_MS;
+    log.info({ url: this.options.url }, 'connected to the broker');
+    try {
+      await this.client?.subscribeAsync([topics.tapsAck(gateId), topics.cmd(gateId), topics.denyListAll, topics.trust, topics.siteUsed(site)], { qos: 1 });
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'subscribe failed; retrying on the next connection');
+    }
+    this.lastSignificant = '';
+    this.lastStatus = '';
+    this.publishStatus(true);
+    this.uploader.connected();
+  }
+
+  private onClose(): void {
+    this.uploader.disconnected();
+    if (!this.client) return;
+    // Exponential backoff with jitter, so a fleet does not reconnect in step after a broker restart.
+    this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs ?? 30_000);
+    this.client.options.reconnectPeriod = Math.round(this.backoffMs * (0.5 + Math.random() / 2));
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const { gateId, site } = this.parts;
+    try {
+      if (topic === topics.tapsAck(gateId)) this.uploader.onAck(payload);
+      else if (topic === topics.cmd(gateId)) this.onCommand(payload);
+      else if (topic === topics.trust) this.onTrust(payload);
+      else if (topic === topics.siteUsed(site)) this.site.receive(payload);
+      else {
+        const issuer = denyListIssuer(topic);
+        if (issuer !== undefined) this.onDenyList(issuer, payload);
+      }
+    } catch (error) {
+      this.parts.log.error({ topic, err: (error as Error).message }, 'message from the broker not handled');
+    }
+  }
+
+  private onCommand(payload: Buffer): void {
+    const result = this.commands.handle(payload);
+    void this.publish(topics.cmdResult(this.parts.gateId), JSON.stringify(result), false);
+  }
+
+  private onDenyList(issuer: string, payload: Buffer): void {
+    const { log, clock } = this.parts;
+    let update: DenyListUpdate;
+    try {
+      update = openDenyListUpdate(payload, issuer, this.parts.trust.current(), Math.floor(clock.now() / 1000));
+    } catch (error) {
+      log.warn({ issuer, reason: error instanceof FleetMessageError ? error.reason : 'malformed', detail: (error as Error).message }, 'deny-list update refused');
+      return;
+    }
+    const result = this.parts.denyList.apply(update);
+    log.info({ issuer, seq: update.seq, base: update.base, result }, 'deny-list update');
+    if (result.status === 'gap') this.requestResync(issuer, result.held, update);
+    if (result.status === 'applied') this.statusChanged();
+  }
+
+  private requestResync(issuer: string, have: number, saw: { seq: number; base: number } | undefined): void {
+    const request = { gate: this.parts.gateId, issuer, have, ...(saw ? { saw: { seq: saw.seq, base: saw.base } } : {}) };
+    void this.publish(topics.resync(this.parts.gateId), JSON.stringify(request), false);
+  }
+
+  private onTrust(payload: Buffer): void {
+    const { log, clock, trust } = this.parts;
+    let update: TrustUpdate;
+    try {
+      update = openTrustUpdate(payload, trust.current(), Math.floor(clock.now() / 1000));
+    } catch (error) {
+      log.warn({ reason: error instanceof FleetMessageError ? error.reason : 'malformed', detail: (error as Error).message }, 'trust-list update refused');
+      return;
+    }
+    if (update.seq <= trust.seq()) {
+      if (update.seq < trust.seq()) log.warn({ seq: update.seq, held: trust.seq() }, 'trust-list update ignored: older than the one in force');
+      return;
+    }
+    trust.apply(update);
+    log.info({ seq: update.seq, issuers: update.trustList.issuers.length }, 'trust list updated');
+    this.statusChanged();
+  }
+
+  private commandTarget() {
+    return {
+      open: () => this.parts.gate.remoteOpen(),
+      setMode: (mode: Parameters<Gate['setMode']>[0]) => {
+        this.parts.gate.setMode(mode);
+        this.statusChanged();
+      },
+      resync: (issuer: string | undefined) => {
+        const seqs = this.parts.denyList.seqs();
+        const issuers = issuer !== undefined ? [issuer] : Object.keys(seqs);
+        for (const id of issuers) this.requestResync(id, seqs[id] ?? 0, undefined);
+      },
+      reloadTrust: () => {
+        this.parts.trust.reload();
+        this.statusChanged();
+      },
+    };
+  }
+
+  private noteAlarm(alarm: Alarm): void {
+    const detail = alarm.type === 'tailgate' ? '' : alarm.error;
+    this.alarms.push({ type: alarm.type, detail, at: new Date(this.parts.clock.now()).toISOString() });
+    if (this.alarms.length > 20) this.alarms.shift();
+    this.statusChanged();
+  }
+
+  private prune(): void {
+    const days = this.options.retentionDays ?? 30;
+    try {
+      const removed = this.parts.journal.pruneDelivered(new Date(this.parts.clock.now() - days * 86_400_000).toISOString());
+      if (removed > 0) this.parts.log.info({ removed, days }, 'delivered taps pruned');
+    } catch (error) {
+      this.parts.log.warn({ err: (error as Error).message }, 'pruning delivered taps failed');
+    }
+  }
+
+  private async publish(topic: string, payload: string, retain: boolean): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) return;
+    try {
+      await client.publishAsync(topic, payload, { qos: 1, retain });
+    } catch (error) {
+      this.parts.log.warn({ topic, err: (error as Error).message }, 'publish failed');
+    }
+  }
+}
