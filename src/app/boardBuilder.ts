@@ -12,9 +12,29 @@ import { absentDisplay, absentIndicators, absentPassage } from './absentDevices.
 import type { DeviceEntry, GateConfig } from './config.js';
 import { describeIssues, InputError } from './settingsSchema.js';
 
+/**
+ * Device health from drivers whose interface has no health channel (relays,
+ * display, clock): held until the gate is built, then passed on to it.
+ */
+export class HealthRelay {
+  private sink: ((device: string, healthy: boolean, detail: string) => void) | undefined;
+  private readonly pending: [string, boolean, string][] = [];
+
+  report(device: string, healthy: boolean, detail: string): void {
+    if (this.sink) this.sink(device, healthy, detail);
+    else this.pending.push([device, healthy, detail]);
+  }
+
+  attach(sink: (device: string, healthy: boolean, detail: string) => void): void {
+    this.sink = sink;
+    for (const entry of this.pending.splice(0)) sink(...entry);
+  }
+}
+
 export interface DriverContext {
   log: Log;
   gateId: string;
+  health: HealthRelay;
   /** The board's clock, for drivers that time things; absent while the clock itself is built. */
   clock: Clock | undefined;
 }
@@ -44,6 +64,7 @@ export interface DeviceProblem {
 export interface BuiltBoard {
   board: Board;
   problems: DeviceProblem[];
+  health: HealthRelay;
 }
 
 interface Planned<T> {
@@ -88,8 +109,9 @@ export async function buildBoard(config: GateConfig, registry: DriverRegistry, l
   const displayPlan = plan(registry.display, d.display, 'devices.display', source);
 
   const gateId = config.gate.gateId;
-  const clock = await create(clockPlan, { log, gateId, clock: undefined });
-  const context: DriverContext = { log, gateId, clock };
+  const health = new HealthRelay();
+  const clock = await create(clockPlan, { log, gateId, health, clock: undefined });
+  const context: DriverContext = { log, gateId, health, clock };
   const barrier = await create(barrierPlan, context);
   const problems: DeviceProblem[] = [];
   const optional = async <T>(device: string, p: Planned<T>): Promise<T | undefined> => {
@@ -119,5 +141,5 @@ export async function buildBoard(config: GateConfig, registry: DriverRegistry, l
     const scanner = await optional(`scanner:${i}`, p);
     if (scanner) board.scanners.push(scanner);
   }
-  return { board, problems };
+  return { board, problems, health };
 }

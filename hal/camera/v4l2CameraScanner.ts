@@ -1,0 +1,152 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { z } from 'zod';
+import type { CodeScanner, CodeScannerEvent } from '../codeScanner.js';
+import { FrameScanner, type FrameCounts } from './frameScanner.js';
+import { MAX_FRAME_SIDE } from './greyFrame.js';
+import { RawFrameSplitter } from './rawFrameSplitter.js';
+
+/** ffmpeg reading a V4L2 camera and writing raw 8-bit grey frames on stdout (Debian package `ffmpeg`). */
+export const FFMPEG_V4L2_COMMAND = [
+  'ffmpeg', '-hide_banner', '-loglevel', 'error', '-nostdin',
+  '-f', 'v4l2', '-framerate', '{fps}', '-video_size', '{width}x{height}', '-i', '{device}',
+  '-pix_fmt', 'gray', '-f', 'rawvideo', '-',
+];
+
+export const v4l2CameraOptionsSchema = z.strictObject({
+  device: z.string().regex(/^\/dev\/\S+$/, 'a device path such as /dev/video0').default('/dev/video0'),
+  width: z.number().int().min(16).max(MAX_FRAME_SIDE).default(640),
+  height: z.number().int().min(16).max(MAX_FRAME_SIDE).default(480),
+  fps: z.number().int().min(1).max(120).default(15),
+  /** What the command writes: `gray`, or `yuv420p` (e.g. rpicam-vid --codec yuv420; the Y plane is used). */
+  pixelFormat: z.enum(['gray', 'yuv420p']).default('gray'),
+  /** argv of the long-lived capture process; {device} {width} {height} {fps} are filled in. */
+  command: z.array(z.string().min(1)).min(1).default(FFMPEG_V4L2_COMMAND),
+  tryHarder: z.boolean().default(true),
+  decodeIntervalMs: z.number().int().min(0).max(2000).default(66),
+  releaseFrames: z.number().int().min(1).max(100).default(3),
+  releaseMs: z.number().int().min(0).max(60_000).default(1000),
+  /** No complete frame for this long: the camera is hung, the process is restarted. */
+  stallMs: z.number().int().min(100).max(60_000).default(5000),
+  restartMinMs: z.number().int().min(10).max(60_000).default(500),
+  restartMaxMs: z.number().int().min(10).max(600_000).default(30_000),
+});
+
+export type V4l2CameraOptions = z.output<typeof v4l2CameraOptionsSchema>;
+
+const STDERR_TAIL_BYTES = 2048;
+
+/**
+ * Camera scanner over one long-lived capture process (ffmpeg or GStreamer on
+ * V4L2, or rpicam-vid) streaming raw frames on stdout. Frames are cut by size
+ * and the newest is decoded; the process dying or stalling is reported with
+ * the tail of its stderr and it is restarted with a doubling backoff.
+ */
+export class V4l2CameraScanner implements CodeScanner {
+  private listener: ((event: CodeScannerEvent) => void) | undefined;
+  private child: ChildProcess | undefined;
+  private scanner: FrameScanner | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private backoffMs: number;
+  private stopping = false;
+  private healthy: boolean | undefined;
+
+  constructor(private readonly options: V4l2CameraOptions) {
+    this.backoffMs = options.restartMinMs;
+  }
+
+  /** Frames seen, decoded and dropped since start (for the technician's status and tests). */
+  get counts(): FrameCounts {
+    return this.scanner?.counts ?? { received: 0, decoded: 0, dropped: 0 };
+  }
+
+  /** The capture argv with the placeholders filled in. */
+  commandLine(): string[] {
+    const { device, width, height, fps } = this.options;
+    const values: Record<string, string> = { device, width: String(width), height: String(height), fps: String(fps) };
+    return this.options.command.map((arg) => arg.replace(/\{(device|width|height|fps)\}/g, (_, key: string) => values[key]!));
+  }
+
+  async start(listener: (event: CodeScannerEvent) => void): Promise<void> {
+    this.listener = listener;
+    this.stopping = false;
+    this.scanner = new FrameScanner(this.options, (text) => this.emit({ type: 'code', text }));
+    this.launch();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.stallTimer);
+    this.scanner?.stop();
+    const child = this.child;
+    this.child = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+      child.kill('SIGTERM');
+      const force = setTimeout(() => child.kill('SIGKILL'), 2000);
+      await exited;
+      clearTimeout(force);
+    }
+    this.listener = undefined;
+  }
+
+  private launch(): void {
+    const [file, ...args] = this.commandLine();
+    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    let stderrTail = '';
+    let stalled = false;
+    let ended = false;
+    const armStallTimer = (): void => {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = setTimeout(() => {
+        stalled = true;
+        child.kill('SIGKILL');
+      }, this.options.stallMs);
+    };
+    const splitter = new RawFrameSplitter(this.options.width, this.options.height, this.options.pixelFormat, (frame) => {
+      armStallTimer();
+      if (this.healthy !== true) {
+        this.backoffMs = this.options.restartMinMs;
+        this.setHealth(true, `capturing ${this.options.width}x${this.options.height} from ${this.options.device}`);
+      }
+      this.scanner?.offer(frame);
+    });
+    const onEnd = (why: string): void => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(this.stallTimer);
+      if (this.stopping || this.child !== child) return;
+      this.child = undefined;
+      const tail = lastLines(stderrTail);
+      const cause = stalled ? `no frame from ${this.options.device} for ${this.options.stallMs} ms (capture command killed)` : why;
+      this.setHealth(false, `${cause}${tail ? `: ${tail}` : ''}; restarting in ${this.backoffMs} ms`);
+      this.restartTimer = setTimeout(() => this.launch(), this.backoffMs);
+      this.backoffMs = Math.min(this.options.restartMaxMs, this.backoffMs * 2);
+    };
+    armStallTimer();
+    child.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+    });
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      onEnd(error.code === 'ENOENT' ? `capture command not found: ${file} (install it, e.g. the Debian package ffmpeg)` : `capture command ${file} failed to start: ${error.message}`);
+    });
+    child.on('close', (code, signal) => onEnd(`capture command ${file} exited (${signal ? `signal ${signal}` : `code ${code}`})`));
+  }
+
+  private setHealth(healthy: boolean, detail: string): void {
+    this.healthy = healthy;
+    this.emit({ type: 'health', healthy, detail });
+  }
+
+  private emit(event: CodeScannerEvent): void {
+    this.listener?.(event);
+  }
+}
+
+/** The last lines of a process's stderr, short enough for a health detail. */
+function lastLines(text: string): string {
+  return text.trim().split('\n').slice(-3).join(' | ').slice(-300);
+}

@@ -1,0 +1,146 @@
+import { execFile } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import type { Clock, TimerHandle } from './clock.js';
+
+export type RtcReading = { ok: true; ms: number } | { ok: false; reason: string };
+
+/** A battery-backed clock chip (hal/i2c/ds3231.ts). read() never rejects: a bad reading says why. */
+export interface RealTimeClock {
+  readonly description: string;
+  read(): Promise<RtcReading>;
+  write(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SystemClockSettings {
+  /** How far system time may be from the RTC and still be trusted. */
+  toleranceMs: number;
+  /** How often NTP status and the RTC are looked at again. */
+  checkIntervalMs: number;
+}
+
+export interface ClockHealth {
+  healthy: boolean;
+  detail: string;
+}
+
+export interface SystemClockParts {
+  rtc: RealTimeClock | undefined;
+  ntpSynchronized: () => Promise<boolean>;
+  onHealth: (health: ClockHealth) => void;
+  /** System wall time; Date.now on the board. */
+  wallNow?: () => number;
+}
+
+/**
+ * The board's clock: system wall time, trusted while NTP is synchronized, or
+ * while it agrees with a valid RTC reading within the tolerance (checked again
+ * every interval, so a clock that drifts or is set wrong stops being trusted).
+ * Setting the system time from the RTC at boot is the system's job (the kernel
+ * driver with hwclock, see docs/hardware-gpio-i2c.md): this class never sets
+ * system time, it only judges it. While NTP is synchronized it writes the time
+ * back to the RTC once per synchronized period, which also clears a stopped-
+ * oscillator flag.
+ */
+export class SystemClock implements Clock {
+  private trust: 'none' | 'ntp' | 'rtc' = 'none';
+  private detail = '';
+  private rtcWritten = false;
+  private checking: Promise<void> | undefined;
+  private interval: NodeJS.Timeout | undefined;
+  private readonly wall: () => number;
+
+  constructor(
+    private readonly settings: SystemClockSettings,
+    private readonly parts: SystemClockParts,
+  ) {
+    this.wall = parts.wallNow ?? Date.now;
+  }
+
+  now(): number {
+    return this.wall();
+  }
+
+  monotonic(): number {
+    return performance.now();
+  }
+
+  trusted(): boolean {
+    return this.trust !== 'none';
+  }
+
+  setTimer(ms: number, callback: () => void): TimerHandle {
+    const timer = setTimeout(callback, ms);
+    return { cancel: () => clearTimeout(timer) };
+  }
+
+  /** First judgement before the gate starts, then again every interval. */
+  async start(): Promise<void> {
+    await this.check();
+    this.interval = setInterval(() => void this.check(), this.settings.checkIntervalMs);
+    this.interval.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.interval);
+    await this.checking;
+    await this.parts.rtc?.close();
+  }
+
+  check(): Promise<void> {
+    this.checking ??= this.judge().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async judge(): Promise<void> {
+    const { rtc } = this.parts;
+    if (await this.parts.ntpSynchronized()) {
+      if (rtc && !this.rtcWritten) await this.writeBack(rtc);
+      return this.report('ntp', 'wall time trusted: NTP synchronized');
+    }
+    this.rtcWritten = false;
+    if (!rtc) return this.report('none', 'wall time untrusted: NTP not synchronized and no RTC');
+    const reading = await rtc.read();
+    if (!reading.ok) return this.report('none', `wall time untrusted: NTP not synchronized; ${reading.reason}`);
+    // The RTC counts whole seconds: its reading is on average half a second behind.
+    const difference = Math.round(this.wall() - (reading.ms + 500));
+    if (Math.abs(difference) > this.settings.toleranceMs) {
+      return this.report('none', `wall time untrusted: NTP not synchronized; system time is ${difference} ms off ${rtc.description} (was it set from the RTC at boot? see hwclock)`);
+    }
+    this.report('rtc', `wall time trusted: agrees with ${rtc.description} (NTP not synchronized)`);
+  }
+
+  /** Written at a second boundary, since the RTC holds whole seconds. */
+  private async writeBack(rtc: RealTimeClock): Promise<void> {
+    const second = Math.ceil(this.wall() / 1000) * 1000;
+    await new Promise((resolve) => setTimeout(resolve, second - this.wall()));
+    try {
+      await rtc.write(second);
+      this.rtcWritten = true;
+    } catch (error) {
+      this.parts.onHealth({ healthy: false, detail: `RTC not updated from NTP: ${(error as Error).message}` });
+    }
+  }
+
+  private report(trust: 'none' | 'ntp' | 'rtc', detail: string): void {
+    if (trust === this.trust && detail === this.detail) return;
+    this.trust = trust;
+    this.detail = detail;
+    this.parts.onHealth({ healthy: trust !== 'none', detail });
+  }
+}
+
+/**
+ * Whether systemd says NTP is synchronized: the flag file systemd-timesyncd
+ * keeps (no process to start), else `timedatectl`, which also answers for
+ * chrony or ntpd through the kernel's sync state. Anything failing is "no".
+ */
+export function systemdNtpStatus(options: { flagPath: string; timedatectl: string } = { flagPath: '/run/systemd/timesync/synchronized', timedatectl: 'timedatectl' }): () => Promise<boolean> {
+  return async () => {
+    if (await access(options.flagPath).then(() => true, () => false)) return true;
+    return new Promise((resolve) => {
+      execFile(options.timedatectl, ['show', '-p', 'NTPSynchronized', '--value'], { timeout: 2000 }, (error, stdout) => resolve(!error && stdout.trim() === 'yes'));
+    });
+  };
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import type { Barrier } from '../../hal/barrier.js';
+import { NodeWebcamScanner, nodeWebcamOptionsSchema, type NodeWebcamOptions } from '../../hal/camera/nodeWebcamScanner.js';
+import { V4l2CameraScanner, v4l2CameraOptionsSchema, type V4l2CameraOptions } from '../../hal/camera/v4l2CameraScanner.js';
+import type { Clock } from '../../hal/clock.js';
+import type { CodeScanner } from '../../hal/codeScanner.js';
+import type { Display } from '../../hal/display.js';
+import type { Indicators } from '../../hal/indicators.js';
+import type { PassageSensor } from '../../hal/passageSensor.js';
+import { SerialScanner, serialScannerOptionsSchema, type SerialScannerOptions } from '../../hal/serialScanner.js';
+import { HEADER_CHIP_LABELS } from '../../hal/gpio/chipBase.js';
+import { createGpioBarrier, type GpioBarrierSettings } from '../../hal/gpio/barrier.js';
+import type { GpioContext } from '../../hal/gpio/gpioContext.js';
+import { openGpioPort, type GpioPort } from '../../hal/gpio/gpioPort.js';
+import { createGpioIndicators, type GpioIndicatorSettings } from '../../hal/gpio/indicators.js';
+import { createGpioPassageSensor, type GpioPassageSettings } from '../../hal/gpio/passageSensor.js';
+import { createOledDisplay, type OledDisplaySettings } from '../../hal/i2c/oledDisplay.js';
+import { createRtcClock, type RtcClockSettings } from '../../hal/i2c/rtcClock.js';
+import type { Driver, DriverContext } from './boardBuilder.js';
+
+const bcm = z.number().int().min(0).max(53);
+const outputPin = (defaults: { bcm: number; activeLow: boolean }) => z.strictObject({ bcm: bcm.default(defaults.bcm), activeLow: z.boolean().default(defaults.activeLow) });
+const inputPin = z.strictObject({ bcm, activeLow: z.boolean().default(true), debounceMs: z.number().int().min(0).max(1000).default(10) });
+const chip = {
+  chipLabels: z.array(z.string().min(1)).min(1).default([...HEADER_CHIP_LABELS]),
+  sysfsRoot: z.string().min(1).default('/sys'),
+};
+
+const gpioBarrier = z.discriminatedUnion('mode', [
+  z.strictObject({ mode: z.literal('level'), open: outputPin({ bcm: 17, activeLow: true }), close: outputPin({ bcm: 27, activeLow: true }).optional(), ...chip }),
+  z.strictObject({ mode: z.literal('pulse'), open: outputPin({ bcm: 17, activeLow: true }), close: outputPin({ bcm: 27, activeLow: true }).optional(), pulseMs: z.number().int().min(20).max(5000).default(300), ...chip }),
+]);
+const gpioIndicators = z.strictObject({
+  lights: z.strictObject({
+    green: outputPin({ bcm: 22, activeLow: false }).optional(),
+    red: outputPin({ bcm: 23, activeLow: false }).optional(),
+    amber: outputPin({ bcm: 24, activeLow: false }).optional(),
+    white: outputPin({ bcm: 25, activeLow: false }).optional(),
+  }),
+  buzzer: outputPin({ bcm: 18, activeLow: false }).optional(),
+  alarmMs: z.number().int().min(250).max(60_000).default(5000),
+  ...chip,
+});
+const gpioPassage = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('beams'), entry: inputPin, exit: inputPin, ...chip }),
+  z.strictObject({ kind: z.literal('controller'), passage: inputPin, tailgate: inputPin.optional(), ...chip }),
+]);
+const oled = z.strictObject({
+  bus: z.number().int().min(0).max(20).default(1),
+  address: z.number().int().min(0x03).max(0x77).default(0x3c),
+  transfer: z.enum(['i2c', 'smbus']).default('i2c'),
+  columnOffset: z.number().int().min(0).max(4).default(0),
+  flip: z.boolean().default(false),
+  pageMs: z.number().int().min(1000).max(30_000).default(3000),
+});
+const systemClock = z.strictObject({
+  toleranceMs: z.number().int().min(100).max(60_000).default(2000),
+  checkIntervalMs: z.number().int().min(5000).max(3_600_000).default(60_000),
+  rtc: z
+    .strictObject({
+      bus: z.number().int().min(0).max(20).default(1),
+      address: z.number().int().min(0x03).max(0x77).default(0x68),
+      forceAccess: z.boolean().default(true),
+      minYear: z.number().int().min(2000).max(2100).default(2024),
+    })
+    .optional(),
+});
+
+/**
+ * The real board's drivers, by the names a config file uses. The GPIO chip is
+ * opened once and shared by the barrier, lights and sensors of one gate.
+ */
+export function createHalDrivers() {
+  let port: Promise<GpioPort> | undefined;
+  const gpio = (settings: { chipLabels: string[]; sysfsRoot: string }, context: DriverContext, device: string): Promise<GpioContext> => {
+    port ??= openGpioPort({ chipLabels: settings.chipLabels, sysfsRoot: settings.sysfsRoot });
+    return port.then((p) => ({ port: p, clock: context.clock!, onFault: (fault) => context.health.report(device, false, fault.message) }));
+  };
+  return {
+    scanners: {
+      serial: { settings: serialScannerOptionsSchema, create: async (s: SerialScannerOptions) => new SerialScanner(s) } satisfies Driver<CodeScanner>,
+      v4l2: { settings: v4l2CameraOptionsSchema, create: async (s: V4l2CameraOptions) => new V4l2CameraScanner(s) } satisfies Driver<CodeScanner>,
+      'node-webcam': { settings: nodeWebcamOptionsSchema, create: async (s: NodeWebcamOptions) => new NodeWebcamScanner(s) } satisfies Driver<CodeScanner>,
+    },
+    barrier: {
+      gpio: {
+        settings: gpioBarrier,
+        create: async (s: z.output<typeof gpioBarrier>, c: DriverContext) => createGpioBarrier(s as GpioBarrierSettings, await gpio(s, c, 'barrier')),
+      } satisfies Driver<Barrier>,
+    },
+    indicators: {
+      gpio: {
+        settings: gpioIndicators,
+        create: async (s: z.output<typeof gpioIndicators>, c: DriverContext) => createGpioIndicators(s as GpioIndicatorSettings, await gpio(s, c, 'indicators')),
+      } satisfies Driver<Indicators>,
+    },
+    passage: {
+      gpio: {
+        settings: gpioPassage,
+        create: async (s: z.output<typeof gpioPassage>, c: DriverContext) => createGpioPassageSensor(s as GpioPassageSettings, await gpio(s, c, 'passage')),
+      } satisfies Driver<PassageSensor>,
+    },
+    display: {
+      i2c: {
+        settings: oled,
+        create: async (s: OledDisplaySettings, c: DriverContext) => createOledDisplay(s, { clock: c.clock!, onFault: (fault) => c.health.report('display', false, fault.message) }),
+      } satisfies Driver<Display>,
+    },
+    clock: {
+      system: {
+        settings: systemClock,
+        create: async (s: z.output<typeof systemClock>, c: DriverContext) =>
+          createRtcClock({ ...s, rtc: s.rtc } as RtcClockSettings, { onHealth: (h) => c.health.report('clock', h.healthy, h.detail) }),
+      } satisfies Driver<Clock>,
+    },
+  };
+}
