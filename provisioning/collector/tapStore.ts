@@ -1,0 +1,189 @@
+import Database from 'better-sqlite3';
+import type { Tap } from '../../src/core/tap.js';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS taps (
+    id TEXT PRIMARY KEY, gate TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, site TEXT NOT NULL,
+    mode TEXT NOT NULL, kind TEXT NOT NULL, issuer TEXT, subject TEXT, category TEXT, result TEXT NOT NULL,
+    reason TEXT NOT NULL, fare INTEGER, product TEXT, latency_ms REAL NOT NULL, received_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS taps_by_gate_seq ON taps (gate, seq);
+  CREATE TABLE IF NOT EXISTS gates (gate TEXT PRIMARY KEY, up_to INTEGER NOT NULL, first_seen TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS conflicts (id TEXT NOT NULL, gate TEXT NOT NULL, seq INTEGER NOT NULL, received_at TEXT NOT NULL, tap TEXT NOT NULL);
+`;
+
+/** Missing seqs `from..to` (inclusive) of one gate, above its contiguous range. */
+export interface Gap {
+  from: number;
+  to: number;
+}
+
+export interface GateProgress {
+  gate: string;
+  /** Every tap with seq <= upTo is stored: what the collector acks. */
+  upTo: number;
+  gaps: Gap[];
+}
+
+export interface BatchOutcome {
+  stored: number;
+  duplicates: number;
+  /** Taps whose id was stored before with other content: the stored one is kept. */
+  conflicts: { tap: Tap; stored: Tap }[];
+  upTo: number;
+  /** A hole this batch opened: it starts beyond the highest seq stored so far. */
+  opened: Gap | undefined;
+  /** The batch closed the hole(s) below it: upTo moved past taps stored earlier. */
+  filled: boolean;
+}
+
+interface TapRow {
+  id: string;
+  gate: string;
+  seq: number;
+  at: string;
+  site: string;
+  mode: string;
+  kind: string;
+  issuer: string | null;
+  subject: string | null;
+  category: string | null;
+  result: string;
+  reason: string;
+  fare: number | null;
+  product: string | null;
+  latency_ms: number;
+}
+
+/** JSON with object keys sorted, so two equal products compare equal whatever order the gate wrote them in. */
+function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+}
+
+function fromRow(row: TapRow): Tap {
+  return {
+    id: row.id,
+    seq: row.seq,
+    at: row.at,
+    gate: row.gate,
+    site: row.site,
+    mode: row.mode as Tap['mode'],
+    kind: row.kind as Tap['kind'],
+    issuer: row.issuer,
+    subject: row.subject,
+    category: row.category,
+    result: row.result as Tap['result'],
+    reason: row.reason as Tap['reason'],
+    fare: row.fare,
+    product: row.product === null ? null : (JSON.parse(row.product) as Tap['product']),
+    latencyMs: row.latency_ms,
+  };
+}
+
+const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs'] as const;
+
+function sameTap(a: Tap, b: Tap): boolean {
+  return TAP_FIELDS.every((field) => canonical(a[field]) === canonical(b[field]));
+}
+
+/**
+ * The collector's SQLite file: every tap once by `id`, and per gate the
+ * contiguous seq range stored. WAL with synchronous=FULL: a batch acked is on disk.
+ */
+export class TapStore {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(path: string, readonly: boolean = false) {
+    this.db = new Database(path, { readonly, fileMustExist: readonly });
+    if (!readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      // Collectors sharing one file (a shared subscription) take turns to write.
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(SCHEMA);
+    }
+    this.statements = {
+      insertTap: this.db.prepare(
+        `INSERT OR IGNORE INTO taps (id, gate, seq, at, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, received_at)
+         VALUES (@id, @gate, @seq, @at, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @receivedAt)`,
+      ),
+      selectTap: this.db.prepare('SELECT * FROM taps WHERE id = ?'),
+      selectGate: this.db.prepare('SELECT up_to FROM gates WHERE gate = ?').pluck(),
+      insertGate: this.db.prepare('INSERT INTO gates (gate, up_to, first_seen) VALUES (?, ?, ?)'),
+      updateGate: this.db.prepare('UPDATE gates SET up_to = ? WHERE gate = ?'),
+      selectGates: this.db.prepare('SELECT gate, up_to FROM gates ORDER BY gate'),
+      maxSeq: this.db.prepare('SELECT max(seq) FROM taps WHERE gate = ?').pluck(),
+      seqsAbove: this.db.prepare('SELECT seq FROM taps WHERE gate = ? AND seq > ? ORDER BY seq').pluck(),
+      insertConflict: this.db.prepare('INSERT INTO conflicts (id, gate, seq, received_at, tap) VALUES (?, ?, ?, ?, ?)'),
+    };
+  }
+
+  /**
+   * Store a batch in one transaction and move the gate's contiguous range.
+   * A gate never seen before starts its range just below the batch: a gate
+   * sends from its delivered mark, so what came before was delivered elsewhere or pruned.
+   */
+  storeBatch(gate: string, taps: readonly Tap[], receivedAt: string): BatchOutcome {
+    return this.db
+      .transaction((): BatchOutcome => {
+        const first = taps[0]!.seq;
+        let upTo = this.statements.selectGate.get(gate) as number | undefined;
+        if (upTo === undefined) {
+          upTo = first - 1;
+          this.statements.insertGate.run(gate, upTo, receivedAt);
+        }
+        const highest = Math.max(upTo, (this.statements.maxSeq.get(gate) as number | null) ?? 0);
+        const outcome: BatchOutcome = { stored: 0, duplicates: 0, conflicts: [], upTo, opened: undefined, filled: false };
+        for (const tap of taps) {
+          const inserted = this.statements.insertTap.run({ ...tap, product: tap.product === null ? null : JSON.stringify(tap.product), receivedAt });
+          if (inserted.changes === 1) {
+            outcome.stored++;
+            continue;
+          }
+          const stored = fromRow(this.statements.selectTap.get(tap.id) as TapRow);
+          if (sameTap(stored, tap)) {
+            outcome.duplicates++;
+          } else {
+            outcome.conflicts.push({ tap, stored });
+            this.statements.insertConflict.run(tap.id, gate, tap.seq, receivedAt, JSON.stringify(tap));
+          }
+        }
+        if (first > highest + 1) outcome.opened = { from: highest + 1, to: first - 1 };
+        let next = upTo;
+        for (const seq of this.statements.seqsAbove.iterate(gate, upTo) as IterableIterator<number>) {
+          if (seq === next) continue;
+          if (seq !== next + 1) break;
+          next = seq;
+        }
+        if (next !== upTo) {
+          this.statements.updateGate.run(next, gate);
+          outcome.filled = highest > taps.at(-1)!.seq && next > taps.at(-1)!.seq;
+          outcome.upTo = next;
+        }
+        return outcome;
+      })
+      .immediate();
+  }
+
+  /** Per gate: the contiguous range stored, and the holes above it. */
+  progress(): GateProgress[] {
+    const gates = this.statements.selectGates.all() as { gate: string; up_to: number }[];
+    return gates.map(({ gate, up_to: upTo }) => {
+      const gaps: Gap[] = [];
+      let previous = upTo;
+      for (const seq of this.statements.seqsAbove.iterate(gate, upTo) as IterableIterator<number>) {
+        if (seq > previous + 1) gaps.push({ from: previous + 1, to: seq - 1 });
+        previous = Math.max(previous, seq);
+      }
+      return { gate, upTo, gaps };
+    });
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
