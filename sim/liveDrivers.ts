@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
+import { performance } from 'node:perf_hooks';
 import type { Barrier, BarrierState } from '../hal/barrier.js';
+import type { Clock } from '../hal/clock.js';
 import type { CodeScanner, CodeScannerEvent } from '../hal/codeScanner.js';
 import type { PassageEvent, PassageSensor } from '../hal/passageSensor.js';
 import type { Driver, DriverContext } from '../src/app/boardBuilder.js';
@@ -111,6 +113,19 @@ class LineScanner implements CodeScanner {
 
 const none = z.strictObject({});
 
+/** Real wall time, trusted or not as the config says: a developer's machine has no RTC to judge by. */
+function simClock(trusted: boolean): Clock {
+  return {
+    now: () => Date.now(),
+    monotonic: () => performance.now(),
+    trusted: () => trusted,
+    setTimer: (ms, callback) => {
+      const timer = setTimeout(callback, ms);
+      return { cancel: () => clearTimeout(timer) };
+    },
+  };
+}
+
 /** Drivers of one simulated lane: the passenger watches the barrier of the same lane. */
 export function createSimDrivers() {
   let barrier: LiveBarrier | undefined;
@@ -135,5 +150,11 @@ export function createSimDrivers() {
     },
     indicators: { sim: { settings: none, create: async () => new SimIndicators() } },
     display: { sim: { settings: none, create: async () => new SimDisplay() } },
+    clock: {
+      sim: {
+        settings: z.strictObject({ trusted: z.boolean().default(true) }),
+        create: async (settings: { trusted: boolean }) => simClock(settings.trusted),
+      } satisfies Driver<Clock>,
+    },
   };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Barrier } from '../../hal/barrier.js';
 import { NodeWebcamScanner, nodeWebcamOptionsSchema, type NodeWebcamOptions } from '../../hal/camera/nodeWebcamScanner.js';
 import { V4l2CameraScanner, v4l2CameraOptionsSchema, type V4l2CameraOptions } from '../../hal/camera/v4l2CameraScanner.js';
+import type { CardReader } from '../../hal/cardReader.js';
 import type { Clock } from '../../hal/clock.js';
 import type { CodeScanner } from '../../hal/codeScanner.js';
 import type { Display } from '../../hal/display.js';
@@ -77,6 +78,7 @@ export function createHalDrivers() {
     return port.then((p) => ({ port: p, clock: context.clock!, onFault: (fault) => context.health.report(device, false, fault.message) }));
   };
   return {
+    readers: {} as Record<string, Driver<CardReader>>,
     scanners: {
       serial: { settings: serialScannerOptionsSchema, create: async (s: SerialScannerOptions) => new SerialScanner(s) } satisfies Driver<CodeScanner>,
       v4l2: { settings: v4l2CameraOptionsSchema, create: async (s: V4l2CameraOptions) => new V4l2CameraScanner(s) } satisfies Driver<CodeScanner>,

@@ -1,0 +1,89 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { DenyListStore } from '../core/denylist/denyListStore.js';
+import { FleetLink } from '../core/sync/fleetLink.js';
+import { topicSafe } from '../core/sync/topics.js';
+import { assembleGate, type AssembledGate } from './assemble.js';
+import { buildBoard, type DriverRegistry } from './boardBuilder.js';
+import { loadConfig, type GateConfig } from './config.js';
+import { InputError } from './settingsSchema.js';
+import { loadTrustFile, TrustFile } from './trustFile.js';
+import { VERSION } from './version.js';
+
+export interface RunningGate extends AssembledGate {
+  config: GateConfig;
+  denyList: DenyListStore;
+  fleet: FleetLink | undefined;
+  /** Stop taking taps, publish offline, close the journal: nothing accepted is lost. */
+  stop(): Promise<void>;
+}
+
+function readPem(path: string | undefined, what: string): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/**
+ * `citygate run --config FILE`: the gate as a service. Board from the
+ * config's drivers, journal and deny list in the state directory, the trust
+ * list file, and the fleet link when a broker is configured.
+ */
+export async function startGate(configPath: string, registry: DriverRegistry, env: NodeJS.ProcessEnv = process.env): Promise<RunningGate> {
+  const config = loadConfig(configPath, env);
+  const settings = config.gate;
+  const site = settings.site!;
+  if (!topicSafe(settings.gateId) || !topicSafe(site)) throw new InputError(`${configPath}: gate.id and gate.site may not contain / + # (they are MQTT topic levels)`);
+  const log = pino({ level: config.log.level, base: { gate: settings.gateId } }, pino.destination(1));
+  const state = config.paths.state;
+  try {
+    mkdirSync(join(state, 'denylist'), { recursive: true });
+  } catch (error) {
+    throw new InputError(`cannot create the state directory ${state}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const tls = config.sync?.tls ? { ca: readPem(config.sync.tls.ca, 'CA certificate'), cert: readPem(config.sync.tls.cert, 'client certificate'), key: readPem(config.sync.tls.key, 'client key') } : undefined;
+  const { board, problems, health } = await buildBoard(config, registry, log, configPath);
+  const denyList = DenyListStore.open(join(state, 'denylist'));
+  const parts = assembleGate({ board, settings: { ...settings, site }, trust: loadTrustFile(config.paths.trust), denyList, journalPath: join(state, 'journal.db'), log });
+  const trust = new TrustFile(config.paths.trust, parts.journal, parts.decider);
+  // One JSON line per tap in the service log, for journald and for whoever watches a simulated gate.
+  parts.gate.onOutcome((outcome) => {
+    if (outcome.type === 'tap') log.info({ tap: outcome.tap }, 'tap');
+    else if (outcome.type === 'unjournaled') log.error({ draft: outcome.draft, err: outcome.error }, 'tap not journaled');
+  });
+  await parts.gate.start();
+  for (const problem of problems) parts.gate.reportDevice(problem.device, false, problem.detail);
+  health.attach((device, healthy, detail) => parts.gate.reportDevice(device, healthy, detail));
+  let fleet: FleetLink | undefined;
+  if (config.sync) {
+    const sync = config.sync;
+    fleet = new FleetLink(
+      { gate: parts.gate, journal: parts.journal, replay: parts.replay, denyList, trust, clock: board.clock, gateId: settings.gateId, site, skewSec: settings.skewSec, version: VERSION, log },
+      { url: sync.broker, ...(tls ? { tls } : {}), retentionDays: sync.retentionDays, uploader: { batchSize: sync.batchSize, window: sync.window, ackTimeoutMs: sync.ackTimeoutMs } },
+    );
+    fleet.start();
+  }
+  log.info({ mode: settings.mode, site, readers: board.readers.length, scanners: board.scanners.length, problems: problems.length, broker: config.sync?.broker ?? null }, 'gate ready');
+  let stopping: Promise<void> | undefined;
+  return {
+    ...parts,
+    config,
+    denyList,
+    fleet,
+    stop() {
+      stopping ??= (async () => {
+        await parts.gate.stop();
+        await fleet?.stop();
+        parts.journal.close();
+        denyList.close();
+        log.info({}, 'gate stopped');
+        log.flush();
+      })();
+      return stopping;
+    },
+  };
+}
