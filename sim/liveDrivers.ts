@@ -78,6 +78,14 @@ class WalkingPassenger implements PassageSensor {
   }
 }
 
+/** `#hang <ms>`: the lane simulates a driver stuck in a blocking call, to exercise the watchdog. */
+const HANG = /^#hang (\d{1,6})$/;
+
+function blockEventLoop(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
 /** Code text lines from stdin or a file/FIFO; the end of a FIFO's writer is not the end of the scanner. */
 class LineScanner implements CodeScanner {
   private closeInput: (() => void) | undefined;
@@ -90,7 +98,9 @@ class LineScanner implements CodeScanner {
       const lines = createInterface({ input: stream, crlfDelay: Infinity });
       lines.on('line', (line) => {
         const text = line.trim();
-        if (text !== '') listener({ type: 'code', text });
+        const hang = HANG.exec(text);
+        if (hang) blockEventLoop(Number(hang[1]));
+        else if (text !== '') listener({ type: 'code', text });
       });
       stream.on('error', (error: Error) => listener({ type: 'health', healthy: false, detail: `sim scanner input ${this.input}: ${error.message}` }));
       lines.on('close', () => {

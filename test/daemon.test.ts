@@ -98,6 +98,7 @@ describe('citygate run: the daemon on the simulated lane with a real broker', ()
         paths: { state: join(dir, 'state'), trust: join(dir, 'trust.json') },
         sync: { broker: broker.url },
         devices: { scanners: [{ driver: 'sim', input: '-' }], barrier: { driver: 'sim' }, passage: { driver: 'sim', walkMs: 50 }, indicators: { driver: 'sim' }, display: { driver: 'sim' }, clock: { driver: 'sim' } },
+        metrics: { port: 0 },
       }),
     );
     collector = await mqtt.connectAsync(broker.url, { clientId: 'daemon-test-collector' });

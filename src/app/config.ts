@@ -43,6 +43,10 @@ export const configSchema = z.strictObject({
     })
     .default({ readers: [], scanners: [], barrier: simDevice, passage: simDevice, indicators: simDevice, display: simDevice, clock: { driver: 'system' } }),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).default({ level: 'info' }),
+  /** Prometheus endpoint; loopback only (port 0: any free port, logged at start). */
+  metrics: z
+    .strictObject({ host: z.enum(['127.0.0.1', '::1']).default('127.0.0.1'), port: z.number().int().min(0).max(65_535).default(9464) })
+    .default({ host: '127.0.0.1', port: 9464 }),
 });
 
 export type GateConfig = z.output<typeof configSchema>;

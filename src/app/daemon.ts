@@ -8,6 +8,7 @@ import { assembleGate, type AssembledGate } from './assemble.js';
 import { buildBoard, type DriverRegistry } from './boardBuilder.js';
 import { loadConfig, type GateConfig } from './config.js';
 import { InputError } from './settingsSchema.js';
+import { GateMetrics } from './metrics.js';
 import { loadTrustFile, TrustFile } from './trustFile.js';
 import { VERSION } from './version.js';
 
@@ -15,6 +16,8 @@ export interface RunningGate extends AssembledGate {
   config: GateConfig;
   denyList: DenyListStore;
   fleet: FleetLink | undefined;
+  metrics: GateMetrics;
+  log: pino.Logger;
   /** Stop taking taps, publish offline, close the journal: nothing accepted is lost. */
   stop(): Promise<void>;
 }
@@ -50,6 +53,8 @@ export async function startGate(configPath: string, registry: DriverRegistry, en
   const denyList = DenyListStore.open(join(state, 'denylist'));
   const parts = assembleGate({ board, settings: { ...settings, site }, trust: loadTrustFile(config.paths.trust), denyList, journalPath: join(state, 'journal.db'), log });
   const trust = new TrustFile(config.paths.trust, parts.journal, parts.decider);
+  const metrics = new GateMetrics({ gate: parts.gate, journal: parts.journal, denyList });
+  await metrics.listen(config.metrics.host, config.metrics.port, log);
   // One JSON line per tap in the service log, for journald and for whoever watches a simulated gate.
   parts.gate.onOutcome((outcome) => {
     if (outcome.type === 'tap') log.info({ tap: outcome.tap }, 'tap');
@@ -74,10 +79,13 @@ export async function startGate(configPath: string, registry: DriverRegistry, en
     config,
     denyList,
     fleet,
+    metrics,
+    log,
     stop() {
       stopping ??= (async () => {
         await parts.gate.stop();
         await fleet?.stop();
+        await metrics.close();
         parts.journal.close();
         denyList.close();
         log.info({}, 'gate stopped');
