@@ -9,6 +9,7 @@ import { buildBoard, type DriverRegistry } from './boardBuilder.js';
 import { loadConfig, type GateConfig } from './config.js';
 import { InputError } from './settingsSchema.js';
 import { GateMetrics } from './metrics.js';
+import { modeOverride, saveModeOverride } from './modeOverride.js';
 import { loadTrustFile, TrustFile } from './trustFile.js';
 import { VERSION } from './version.js';
 
@@ -53,6 +54,11 @@ export async function startGate(configPath: string, registry: DriverRegistry, en
   const denyList = DenyListStore.open(join(state, 'denylist'));
   const parts = assembleGate({ board, settings: { ...settings, site }, trust: loadTrustFile(config.paths.trust), denyList, journalPath: join(state, 'journal.db'), log });
   const trust = new TrustFile(config.paths.trust, parts.journal, parts.decider);
+  const commandedMode = modeOverride(parts.journal, settings.mode);
+  if (commandedMode) {
+    log.info({ mode: commandedMode, config: settings.mode }, 'mode set by fleet command kept from before the restart');
+    parts.gate.setMode(commandedMode);
+  }
   const metrics = new GateMetrics({ gate: parts.gate, journal: parts.journal, denyList });
   await metrics.listen(config.metrics.host, config.metrics.port, log);
   // One JSON line per tap in the service log, for journald and for whoever watches a simulated gate.
@@ -67,12 +73,12 @@ export async function startGate(configPath: string, registry: DriverRegistry, en
   if (config.sync) {
     const sync = config.sync;
     fleet = new FleetLink(
-      { gate: parts.gate, journal: parts.journal, replay: parts.replay, denyList, trust, clock: board.clock, gateId: settings.gateId, site, skewSec: settings.skewSec, version: VERSION, log },
+      { gate: parts.gate, journal: parts.journal, replay: parts.replay, denyList, trust, clock: board.clock, gateId: settings.gateId, site, skewSec: settings.skewSec, version: VERSION, log, onModeCommand: (mode) => saveModeOverride(parts.journal, config.gate.mode, mode) },
       { url: sync.broker, ...(tls ? { tls } : {}), retentionDays: sync.retentionDays, uploader: { batchSize: sync.batchSize, window: sync.window, ackTimeoutMs: sync.ackTimeoutMs } },
     );
     fleet.start();
   }
-  log.info({ mode: settings.mode, site, readers: board.readers.length, scanners: board.scanners.length, problems: problems.length, broker: config.sync?.broker ?? null }, 'gate ready');
+  log.info({ mode: parts.gate.mode(), site, readers: board.readers.length, scanners: board.scanners.length, problems: problems.length, broker: config.sync?.broker ?? null }, 'gate ready');
   let stopping: Promise<void> | undefined;
   return {
     ...parts,

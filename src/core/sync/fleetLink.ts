@@ -6,6 +6,7 @@ import type { Alarm, Gate } from '../gate.js';
 import type { Journal } from '../journal.js';
 import type { Log } from '../log.js';
 import type { ReplayGuard } from '../replayGuard.js';
+import type { GateMode } from '../settings.js';
 import { CommandHandler } from './commandHandler.js';
 import { openDenyListUpdate } from './denyListMessage.js';
 import { FleetMessageError } from './fleetMessage.js';
@@ -40,6 +41,8 @@ export interface FleetLinkParts {
   skewSec: number;
   version: string;
   log: Log;
+  /** A command changed the mode: the app keeps it for the next start. */
+  onModeCommand(mode: GateMode): void;
 }
 
 export interface FleetLinkOptions {
@@ -84,6 +87,8 @@ export class FleetLink {
     this.uploader = new TapUploader(journal, gateId, (payload) => this.publish(topics.taps(gateId), payload, false), log, options.uploader ?? DEFAULT_UPLOADER);
     this.commands = new CommandHandler(gateId, journal, () => parts.trust.current(), this.commandTarget(), now, parts.skewSec, log);
     this.site = new SiteSharing(gateId, journal, replay, now, log);
+    // The journal's newest tap, so the status after a restart does not claim there was none.
+    this.lastTapAt = journal.lastTapAt() ?? null;
     gate.onOutcome((outcome) => {
       if (outcome.type !== 'tap') return;
       this.lastTapAt = outcome.tap.at;
@@ -233,7 +238,13 @@ export class FleetLink {
       log.warn({ issuer, reason: error instanceof FleetMessageError ? error.reason : 'malformed', detail: (error as Error).message }, 'deny-list update refused');
       return;
     }
-    const result = this.parts.denyList.apply(update);
+    let result: ApplyResult;
+    try {
+      result = this.parts.denyList.apply(update);
+    } catch (error) {
+      log.error({ issuer, seq: update.seq, err: (error as Error).message }, 'deny-list update not applied');
+      return;
+    }
     log.info({ issuer, seq: update.seq, base: update.base, result }, 'deny-list update');
     if (result.status === 'gap') this.requestResync(issuer, result.held, update);
     if (result.status === 'applied') this.statusChanged();
@@ -267,6 +278,7 @@ export class FleetLink {
       open: () => this.parts.gate.remoteOpen(),
       setMode: (mode: Parameters<Gate['setMode']>[0]) => {
         this.parts.gate.setMode(mode);
+        this.parts.onModeCommand(mode);
         this.statusChanged();
       },
       resync: (issuer: string | undefined) => {

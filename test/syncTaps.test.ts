@@ -1,0 +1,166 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TestIssuer } from '../sim/issuer.js';
+import { TestCollector } from './support/fleetClient.js';
+import { Mosquitto } from './support/mosquitto.js';
+import { startSyncGate, type SyncGate } from './support/syncGate.js';
+import { waitFor } from './support/waitFor.js';
+
+const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs'];
+
+const issuer = new TestIssuer('cq.yukuaima', 'ES256');
+let broker: Mosquitto;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  broker = await Mosquitto.start();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await broker.stop();
+});
+
+async function collector(url: string): Promise<TestCollector> {
+  const c = await TestCollector.start(url);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+async function syncGate(gateId: string, uploader: Parameters<typeof startSyncGate>[0]['uploader'], url = broker.url): Promise<SyncGate> {
+  const gate = await startSyncGate({ url, gateId, issuers: [issuer], fleet: [], uploader });
+  cleanups.push(() => gate.dispose());
+  await waitFor(() => gate.link.connected(), `${gateId} connected`);
+  return gate;
+}
+
+async function tap(gate: SyncGate, n: number): Promise<void> {
+  const outcome = await gate.gate.presentCode(issuer.issuerCode({ sub: `acct-${n}`, iat: gate.nowSec() }));
+  expect(outcome.type).toBe('tap');
+}
+
+describe('tap upload', () => {
+  it('sends batches in seq order within the window, resends without an ack, and moves the mark only on a sound ack', async () => {
+    const fleet = await collector(broker.url);
+    fleet.autoAck = false;
+    const gate = await syncGate('TAPS-1', { batchSize: 7, window: 2, ackTimeoutMs: 600 });
+    for (let i = 1; i <= 20; i++) await tap(gate, i);
+
+    // Two batches in flight, then the same two again after the ack timeout, never beyond the window.
+    const seen = () => fleet.batches.flatMap((b) => b.taps.map((t) => t.seq));
+    await waitFor(() => fleet.batches.filter((b) => b.taps[0]!.seq === 1).length >= 2 && seen().includes(14), 'the first batches resent after the ack timeout');
+    expect(Math.max(...seen())).toBe(14);
+    for (const batch of fleet.batches) {
+      expect(batch.gate).toBe('TAPS-1');
+      expect(batch.taps.length).toBeGreaterThan(0);
+      expect(batch.taps.length).toBeLessThanOrEqual(7);
+      const seqs = batch.taps.map((t) => t.seq);
+      expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+      for (const t of batch.taps) expect(Object.keys(t).sort()).toEqual([...TAP_FIELDS].sort());
+    }
+    const first = fleet.batches[0]!.taps[0]!;
+    expect(first).toMatchObject({ seq: 1, gate: 'TAPS-1', site: 'site-a', mode: 'metro-entry', kind: 'code', issuer: 'cq.yukuaima', subject: 'acct-1', result: 'accepted', reason: 'ok', fare: 200 });
+    expect(first.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(first.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(gate.journal.deliveredSeq()).toBe(0);
+    expect(gate.link.status().backlog).toBe(20);
+
+    await fleet.ack('TAPS-1', 7);
+    await waitFor(() => gate.journal.deliveredSeq() === 7, 'the ack moved the delivered mark to 7');
+    await waitFor(() => fleet.batches.some((b) => b.taps.some((t) => t.seq === 20)), 'the rest sent once the window opened');
+    expect(gate.journal.backlog()).toBe(13);
+    expect(gate.link.status().backlog).toBe(13);
+
+    // Each bad ack is followed by a garbage one, whose log line shows the bad one was handled before it.
+    const garbageLogged = () => gate.log.count('tap ack ignored: not {"upTo": seq}');
+    const ackTopic = 'citygate/v1/gates/TAPS-1/taps/ack';
+    const bad = [
+      { payload: '{"upTo": 3}', invalid: false },
+      { payload: '{"upTo": 7}', invalid: false },
+      { payload: '{"upTo": 999}', invalid: false },
+      { payload: '{"upTo": 21}', invalid: false },
+      { payload: 'not json', invalid: true },
+      { payload: '{"upTo": -1}', invalid: true },
+      { payload: '{"upTo": "15"}', invalid: true },
+      { payload: '[]', invalid: true },
+      { payload: '{"upTo": 1.5}', invalid: true },
+    ];
+    for (const { payload, invalid } of bad) {
+      const before = garbageLogged();
+      await fleet.fleet.publish(ackTopic, payload);
+      await fleet.fleet.publish(ackTopic, '\u0000garbage');
+      await waitFor(() => garbageLogged() === before + (invalid ? 2 : 1), `ack ${payload} handled`);
+      expect(gate.journal.deliveredSeq()).toBe(7);
+    }
+    expect(gate.log.count('tap ack ignored: above the last tap')).toBe(2);
+    expect(gate.link.connected()).toBe(true);
+
+    await fleet.ack('TAPS-1', 20);
+    await waitFor(() => gate.journal.deliveredSeq() === 20, 'the ack moved the delivered mark to 20');
+    expect(gate.journal.backlog()).toBe(0);
+    expect(gate.link.status().backlog).toBe(0);
+  });
+
+  it('after a restart takes the ack for taps the collector stored before it, beyond what it has sent again', async () => {
+    const fleet = await collector(broker.url);
+    fleet.autoAck = false;
+    // Taps go out one per batch as they are committed; a wide window lets all 40 out without an ack.
+    const gate = await syncGate('TAPS-2', { batchSize: 5, window: 40, ackTimeoutMs: 60_000 });
+    for (let i = 1; i <= 40; i++) await tap(gate, i);
+    await waitFor(() => fleet.contiguous('TAPS-2') === 40, 'all 40 stored, none acked');
+    await gate.stop();
+    // Back with a window of one batch: it has sent 1..5 again when the collector says it holds 1..40.
+    const again = await startSyncGate({ ...gate.options, dir: gate.dir, uploader: { batchSize: 5, window: 1, ackTimeoutMs: 60_000 } });
+    cleanups.push(() => again.dispose());
+    await waitFor(() => fleet.batches.filter((b) => b.taps[0]!.seq === 1).length === 2, 'the first batch sent again');
+    expect(fleet.batches.at(-1)!.taps.map((t) => t.seq)).toEqual([1, 2, 3, 4, 5]);
+    await fleet.ack('TAPS-2', 40);
+    await waitFor(() => again.journal.deliveredSeq() === 40, 'the collector\'s ack taken');
+    expect(again.journal.backlog()).toBe(0);
+  });
+
+  it('delivers every tap exactly once to the store across broker kills and network flapping while taps keep coming', async () => {
+    const flappy = await Mosquitto.start();
+    cleanups.push(() => flappy.stop());
+    const fleet = await collector(flappy.url);
+    const gate = await syncGate('TAPS-3', { batchSize: 20, window: 4, ackTimeoutMs: 800 }, flappy.url);
+
+    let presenting = true;
+    let presented = 0;
+    const traffic = (async () => {
+      while (presenting) {
+        await tap(gate, ++presented);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+
+    // A kill mid-upload, then flapping: killed again soon after each restart.
+    await waitFor(() => fleet.stored.size >= 40, 'some taps stored before the first kill');
+    await flappy.kill();
+    await waitFor(() => presented >= fleet.stored.size + 40, 'taps committed while the broker is down');
+    await flappy.restart();
+    for (let flap = 0; flap < 3; flap++) {
+      const connects = gate.log.count('connected to the broker');
+      await waitFor(() => gate.log.count('connected to the broker') > connects, 'the gate reconnected');
+      const stored = fleet.stored.size;
+      await waitFor(() => fleet.stored.size > stored, 'uploads resumed');
+      await flappy.kill();
+      await flappy.restart();
+    }
+    await waitFor(() => fleet.stored.size >= 300, 'uploads resumed after the flapping');
+    presenting = false;
+    await traffic;
+
+    const last = gate.journal.lastTapSeq();
+    expect(last).toBe(presented);
+    await waitFor(() => gate.journal.deliveredSeq() === last, `all ${last} taps acknowledged`, 30_000);
+    const journalIds = gate.journal.taps().map((t) => t.id);
+    const stored = fleet.storedFor('TAPS-3');
+    expect(stored.map((t) => t.seq)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+    expect(stored.map((t) => t.id)).toEqual(journalIds);
+    expect(new Set(journalIds).size).toBe(last);
+    expect(fleet.conflicts).toEqual([]);
+    expect(gate.log.count('connected to the broker')).toBeGreaterThanOrEqual(5);
+    expect(gate.journal.backlog()).toBe(0);
+  });
+});
