@@ -17,10 +17,15 @@
 import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { cpus, platform, release, arch, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { benchCamera } from './camera.js';
+import { daemonFigures } from './daemon.js';
 import { benchGate, cardCase, decisionWork, holderCodeCase, issuerCodeCase } from './decision.js';
+import { denyListBench } from './denyList.js';
+import { benchPcsc } from './pcsc.js';
 import { commitCase, verifyCase } from './limits.js';
 import { runInterleaved, type BenchCase } from './runner.js';
 import { round1, round3, summarise, type Summary } from './stats.js';
+import { syncDrain } from './syncDrain.js';
 
 const GOAL = 1.5;
 
@@ -120,6 +125,12 @@ async function main(): Promise<void> {
         limit: floor.why,
       });
     }
+    // The parts beyond the tap path, each on its own so that none disturbs the figures above.
+    for (const f of await benchCamera()) print(f);
+    for (const f of await benchPcsc({ warmup: 10, n: intFromEnv('BENCH_PCSC_N', 100) })) print(f);
+    for (const f of await denyListBench(base)) print(f);
+    print(await syncDrain(100_000, dir));
+    for (const f of await daemonFigures(5)) print(f);
     const cpu = cpus();
     print({
       name: 'machine',

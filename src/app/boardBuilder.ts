@@ -55,6 +55,19 @@ export interface DriverRegistry {
   clock: Record<string, Driver<Clock>>;
 }
 
+/** A device the gate cannot serve without (clock, barrier) did not start; the message is for the technician. */
+export class DeviceStartError extends Error {
+  override name = 'DeviceStartError';
+}
+
+async function essential<T>(device: string, p: Planned<T>, context: DriverContext): Promise<T> {
+  try {
+    return await create(p, context);
+  } catch (error) {
+    throw new DeviceStartError(`devices.${device}: the ${p.name} driver did not start, and the gate cannot serve without it: ${(error as Error).message}`);
+  }
+}
+
 /** A device that did not start; the gate runs without it and says so in its status. */
 export interface DeviceProblem {
   device: string;
@@ -110,9 +123,9 @@ export async function buildBoard(config: GateConfig, registry: DriverRegistry, l
 
   const gateId = config.gate.gateId;
   const health = new HealthRelay();
-  const clock = await create(clockPlan, { log, gateId, health, clock: undefined });
+  const clock = await essential('clock', clockPlan, { log, gateId, health, clock: undefined });
   const context: DriverContext = { log, gateId, health, clock };
-  const barrier = await create(barrierPlan, context);
+  const barrier = await essential('barrier', barrierPlan, context);
   const problems: DeviceProblem[] = [];
   const optional = async <T>(device: string, p: Planned<T>): Promise<T | undefined> => {
     try {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { checkCode, type CheckOptions } from './checkCommand.js';
+import { DeviceStartError } from './boardBuilder.js';
 import { InputError } from './settingsSchema.js';
 
 /** Exit statuses every citygate command keeps to. */
@@ -47,7 +48,7 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    if (error instanceof InputError) {
+    if (error instanceof InputError || error instanceof DeviceStartError) {
       process.stderr.write(`citygate: ${error.message}\n`);
       process.exitCode = EXIT.usage;
       return;

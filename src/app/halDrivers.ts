@@ -8,6 +8,7 @@ import type { CodeScanner } from '../../hal/codeScanner.js';
 import type { Display } from '../../hal/display.js';
 import type { Indicators } from '../../hal/indicators.js';
 import type { PassageSensor } from '../../hal/passageSensor.js';
+import { PcscCardReader, type PcscReaderOptions } from '../../hal/pcsc/pcscCardReader.js';
 import { SerialScanner, serialScannerOptionsSchema, type SerialScannerOptions } from '../../hal/serialScanner.js';
 import { HEADER_CHIP_LABELS } from '../../hal/gpio/chipBase.js';
 import { createGpioBarrier, type GpioBarrierSettings } from '../../hal/gpio/barrier.js';
@@ -20,7 +21,7 @@ import { createRtcClock, type RtcClockSettings } from '../../hal/i2c/rtcClock.js
 import type { Driver, DriverContext } from './boardBuilder.js';
 
 const bcm = z.number().int().min(0).max(53);
-const outputPin = (defaults: { bcm: number; activeLow: boolean }) => z.strictObject({ bcm: bcm.default(defaults.bcm), activeLow: z.boolean().default(defaults.activeLow) });
+const outputPin = (defaults: { bcm: number; activeLow: boolean }) => z.strictObject({ bcm: bcm.default(defaults.bcm), activeLow: z.boolean().default(defaults.activeLow) }).prefault({});
 const inputPin = z.strictObject({ bcm, activeLow: z.boolean().default(true), debounceMs: z.number().int().min(0).max(1000).default(10) });
 const chip = {
   chipLabels: z.array(z.string().min(1)).min(1).default([...HEADER_CHIP_LABELS]),
@@ -67,6 +68,29 @@ const systemClock = z.strictObject({
     .optional(),
 });
 
+/** A reader-name pattern from the config, refused at load if it is not a valid regular expression. */
+const pattern = z.string().min(1).refine((text) => {
+  try {
+    new RegExp(text);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not a valid regular expression');
+const pcscSettings = z.strictObject({
+  socket: z.string().min(1).optional(),
+  include: pattern.optional(),
+  exclude: pattern.optional(),
+});
+
+function pcscOptions(s: z.output<typeof pcscSettings>): PcscReaderOptions {
+  return {
+    ...(s.socket ? { socket: s.socket } : {}),
+    ...(s.include ? { include: new RegExp(s.include) } : {}),
+    ...(s.exclude ? { exclude: new RegExp(s.exclude) } : {}),
+  };
+}
+
 /**
  * The real board's drivers, by the names a config file uses. The GPIO chip is
  * opened once and shared by the barrier, lights and sensors of one gate.
@@ -78,7 +102,9 @@ export function createHalDrivers() {
     return port.then((p) => ({ port: p, clock: context.clock!, onFault: (fault) => context.health.report(device, false, fault.message) }));
   };
   return {
-    readers: {} as Record<string, Driver<CardReader>>,
+    readers: {
+      pcsc: { settings: pcscSettings, create: async (s: z.output<typeof pcscSettings>) => new PcscCardReader(pcscOptions(s)) } satisfies Driver<CardReader>,
+    },
     scanners: {
       serial: { settings: serialScannerOptionsSchema, create: async (s: SerialScannerOptions) => new SerialScanner(s) } satisfies Driver<CodeScanner>,
       v4l2: { settings: v4l2CameraOptionsSchema, create: async (s: V4l2CameraOptions) => new V4l2CameraScanner(s) } satisfies Driver<CodeScanner>,
