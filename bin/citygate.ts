@@ -1,5 +1,9 @@
 #!/usr/bin/env node
+import { registerCollectorCommand } from '../provisioning/collector/command.js';
+import { registerJournalCommands, registerProvisionCommands, registerStatusCommand } from '../provisioning/commands.js';
+import { registerFleetCommands } from '../provisioning/fleet/commands.js';
 import { buildProgram, runCli } from '../src/app/cli.js';
+import { InputError } from '../src/app/settingsSchema.js';
 
 const program = buildProgram();
 
@@ -9,7 +13,14 @@ program
   .description('run the whole gate on the simulated board; every tap prints as one JSON line')
   .option('--scenario <file>', 'scenario file (docs/scenarios.md); default: the built-in rush hour')
   .option('--journal <file>', 'keep the journal in this SQLite file (default: a temporary file)')
-  .action(async (options: { scenario?: string; journal?: string }) => {
+  .option('--pcsc', 'present cards through a private pcscd with the vsmartcard-vpcd virtual reader (its own passengers)')
+  .action(async (options: { scenario?: string; journal?: string; pcsc?: boolean }) => {
+    if (options.pcsc) {
+      if (options.scenario) throw new InputError('--pcsc runs its own passengers through the real PC/SC stack; it takes no --scenario');
+      const { pcscSimCommand } = await import('../sim/pcscSim.js');
+      process.exitCode = await pcscSimCommand({ journal: options.journal });
+      return;
+    }
     const { simCommand } = await import('../sim/simCommand.js');
     process.exitCode = await simCommand(options);
   });
@@ -40,5 +51,36 @@ issuer
     const { issuerCode } = await import('../sim/issuerCommand.js');
     issuerCode(options);
   });
+
+program
+  .command('run')
+  .description('run the gate as a service: devices, journal, deny list and fleet link from the config file (docs/config.md)')
+  .requiredOption('--config <file>', 'config file (JSON)', '/etc/citygate/config.json')
+  .action(async (options: { config: string }) => {
+    const { runCommand } = await import('../src/app/runCommand.js');
+    const { createHalDrivers } = await import('../src/app/halDrivers.js');
+    // The simulated lane is a driver like any other, named `sim` in the config; src/ never imports sim/.
+    const { createSimDrivers } = await import('../sim/liveDrivers.js');
+    const hal = createHalDrivers();
+    const sim = createSimDrivers();
+    process.exitCode = await runCommand(options, {
+      readers: hal.readers,
+      scanners: { ...hal.scanners, ...sim.scanners },
+      barrier: { ...hal.barrier, ...sim.barrier },
+      passage: { ...hal.passage, ...sim.passage },
+      indicators: { ...hal.indicators, ...sim.indicators },
+      display: { ...hal.display, ...sim.display },
+      clock: { ...hal.clock, ...sim.clock },
+    });
+  });
+
+// Technician tools: provision, journal export/import, status.
+registerProvisionCommands(program);
+registerJournalCommands(program);
+registerStatusCommand(program);
+
+// Fleet ops: the fleet-ops key, signed deny lists, trust lists and commands, and the reference collector.
+registerFleetCommands(program);
+registerCollectorCommand(program);
 
 await runCli(program, process.argv.slice(2));

@@ -207,4 +207,65 @@ export class Journal {
   close(): void {
     this.db.close();
   }
+
+  /* Field operations (provisioning/journalExport.ts, journalImport.ts, status.ts): export, status, a failed unit's taps. */
+
+  /** Taps after `afterSeq`, and at or after `since` (ISO-8601 UTC, as `at` is written), in seq order, read as they are used. */
+  *eachTap(afterSeq = 0, since = ''): IterableIterator<Tap> {
+    for (const row of this.db.prepare('SELECT * FROM taps WHERE seq > ? AND at >= ? ORDER BY seq').iterate(afterSeq, since)) yield fromRow(row as TapRow);
+  }
+
+  lastTapAt(): string | undefined {
+    return (this.db.prepare('SELECT at FROM taps WHERE seq = ?').get(this.lastSeq) as { at: string } | undefined)?.at;
+  }
+
+  /**
+   * Take over the taps of a failed unit whose identity (gate id) this journal
+   * now holds, keeping their id and seq. Taps already here (same seq and id, or
+   * delivered and pruned) are skipped, so importing twice adds nothing; the
+   * rest must continue the seq without a gap. A tap whose seq is here under
+   * another id means this unit already journaled taps of its own: refused, as
+   * is a gap, since either would break the fleet's per-gate seq. Into an empty
+   * journal, the first tap brought in sets the delivered mark just below it.
+   */
+  adoptTaps(taps: readonly Tap[]): { added: number; held: number } {
+    const sorted = [...taps].sort((a, b) => a.seq - b.seq);
+    sorted.forEach((tap, i) => {
+      if (tap.gate !== this.gate) throw new JournalError(`tap ${tap.id} (seq ${tap.seq}) is of gate ${tap.gate}; this journal is gate ${this.gate}`);
+      const before = sorted[i - 1];
+      if (before && tap.seq !== before.seq + 1) throw new JournalError(`the taps to import skip from seq ${before.seq} to ${tap.seq}: export them again, whole`);
+    });
+    const idAt = this.db.prepare('SELECT id FROM taps WHERE seq = ?');
+    const heldBefore = this.lastSeq;
+    const adopt = this.db.transaction(() => {
+      let added = 0;
+      let held = 0;
+      for (const tap of sorted) {
+        if (tap.seq <= this.lastSeq) {
+          const row = idAt.get(tap.seq) as { id: string } | undefined;
+          if (row?.id === tap.id || (row === undefined && tap.seq <= this.deliveredSeq())) {
+            held++;
+            continue;
+          }
+          throw new JournalError(
+            `seq ${tap.seq} of gate ${this.gate} is already another tap here (${row?.id ?? 'missing'}, not ${tap.id}): this unit has journaled taps of its own; import into a fresh journal before the gate's first start`,
+          );
+        }
+        if (this.lastSeq !== 0 && tap.seq !== this.lastSeq + 1) {
+          throw new JournalError(`the taps to import start at seq ${tap.seq} but this journal ends at ${this.lastSeq}: taps ${this.lastSeq + 1}..${tap.seq - 1} are missing from the export`);
+        }
+        this.insertTap.run({ ...tap, product: tap.product === null ? null : JSON.stringify(tap.product) });
+        if (heldBefore === 0 && added === 0) this.setMetaValue('delivered_seq', String(tap.seq - 1));
+        this.lastSeq = tap.seq;
+        added++;
+      }
+      return { added, held };
+    });
+    try {
+      return adopt();
+    } catch (error) {
+      this.lastSeq = heldBefore;
+      throw error;
+    }
+  }
 }

@@ -1,0 +1,123 @@
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { configSchema } from '../src/app/config.js';
+import { writeCheckedConfig } from './configFile.js';
+import { InputError, parseWith } from '../src/app/settingsSchema.js';
+import { gateFiles, type GateFiles } from './gateFiles.js';
+import { journalGate } from './journalOwner.js';
+import { readJsonFile } from './jsonFile.js';
+import { makeCsr, makeDeviceKey } from './deviceKey.js';
+import { writeWhole } from './privateFile.js';
+import type { ProvisionAnswers } from './provisionAnswers.js';
+import { giveTo, serviceOwner } from './serviceUser.js';
+import { trustWithFleetKey } from './trustMerge.js';
+
+export interface ProvisionPlace {
+  /** Prefix of the default directories; `/` on a gate, a temporary directory in tests. */
+  root: string;
+  configDir: string | undefined;
+  stateDir: string | undefined;
+  force: boolean;
+  /** The service's account, which must read the device key and write the state. */
+  user: string;
+  /** Broker CA certificate (PEM) to install now; it can also come with install-cert. */
+  ca: string | undefined;
+  /** Allow a broker without TLS (mqtt://, ws://), for a lab broker only. */
+  allowPlainBroker: boolean;
+}
+
+/** The simulated lane of `sim/liveDrivers.ts`: codes as text lines on standard input. */
+const SIM_DEVICES = {
+  readers: [],
+  scanners: [{ driver: 'sim', input: '-' }],
+  barrier: { driver: 'sim' },
+  passage: { driver: 'sim' },
+  indicators: { driver: 'sim' },
+  display: { driver: 'sim' },
+  clock: { driver: 'system' },
+};
+
+function readDevices(answer: string): unknown {
+  if (answer === 'sim') return SIM_DEVICES;
+  const document = readJsonFile(answer, 'devices file');
+  parseWith(configSchema.shape.devices, document, answer);
+  return document;
+}
+
+export function readCertificateFile(path: string, what: string): { text: string; certificate: X509Certificate } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    return { text, certificate: new X509Certificate(text) };
+  } catch (error) {
+    throw new InputError(`${what} ${path} is not a PEM certificate: ${(error as Error).message}`);
+  }
+}
+
+/** A provisioned gate is not replaced by accident: its journal may hold taps not yet delivered. */
+function refuseOverwrite(files: GateFiles, gateId: string, force: boolean): void {
+  if (existsSync(files.config) && !force) {
+    let held = '';
+    try {
+      const old = readJsonFile(files.config, 'config') as { gate?: { id?: unknown; site?: unknown } };
+      held = ` as gate ${String(old.gate?.id)} of site ${String(old.gate?.site)}`;
+    } catch {
+      held = '';
+    }
+    throw new InputError(
+      `${files.config} exists: this board is already provisioned${held}. To provision it again (a new device key, so the certificate must be signed again) run the same command with --force`,
+    );
+  }
+  const owner = journalGate(files.journal);
+  if (owner !== undefined && owner !== gateId) {
+    throw new InputError(
+      `${files.journal} belongs to gate ${owner}, not ${gateId}: export its undelivered taps (citygate journal export --journal ${files.journal} --undelivered --format json --out FILE) and move the journal aside first`,
+    );
+  }
+}
+
+export interface Provisioned {
+  files: GateFiles;
+  caInstalled: boolean;
+}
+
+export function provision(answers: ProvisionAnswers, place: ProvisionPlace): Provisioned {
+  const files = gateFiles(place.configDir ?? join(place.root, 'etc', 'citygate'), place.stateDir ?? join(place.root, 'var', 'lib', 'citygate'));
+  refuseOverwrite(files, answers.gateId, place.force);
+
+  // Every input is read and checked before anything is written.
+  if (!place.allowPlainBroker && /^(mqtt|ws):/.test(answers.broker)) {
+    throw new InputError(`--broker ${answers.broker}: the fleet broker is reached over TLS with the device certificate (mqtts:// or wss://); --allow-plain-broker is for a lab broker only`);
+  }
+  const gate = { id: answers.gateId, site: answers.site, ...(answers.zone ? { zone: answers.zone } : {}), mode: answers.mode };
+  const config = {
+    gate,
+    paths: { state: files.stateDir, trust: files.trust },
+    sync: { broker: answers.broker, tls: { key: files.deviceKey, ...(place.ca ? { ca: files.brokerCa } : {}) } },
+    devices: readDevices(answers.devices),
+    log: { level: 'info' },
+  };
+  parseWith(configSchema, config, '--gate-id/--site/--zone/--mode/--broker');
+  const trust = trustWithFleetKey(answers.trust, answers.fleetKey);
+  const ca = place.ca ? readCertificateFile(place.ca, 'CA certificate').text : undefined;
+  const owner = serviceOwner(place.user);
+
+  mkdirSync(files.configDir, { recursive: true, mode: 0o755 });
+  // Parents as the system has them; the state itself is the service's alone (StateDirectoryMode=0750).
+  mkdirSync(dirname(files.stateDir), { recursive: true, mode: 0o755 });
+  mkdirSync(files.stateDir, { recursive: true, mode: 0o750 });
+  const key = makeDeviceKey(files.deviceKey);
+  makeCsr(files.deviceKey, key, answers.gateId, files.deviceCsr);
+  // A certificate of an earlier key no longer fits: it must be signed again.
+  rmSync(files.deviceCert, { force: true });
+  if (ca) writeWhole(files.brokerCa, ca);
+  writeWhole(files.trust, `${JSON.stringify(trust, null, 2)}\n`);
+  writeCheckedConfig(files.config, config);
+  giveTo(owner, files.deviceKey, files.stateDir, files.trust);
+  return { files, caInstalled: ca !== undefined };
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { CONTRACT_REASONS, GATE_REASONS } from '../src/core/reasons.js';
+import { MODES } from '../src/core/settings.js';
+import type { Tap } from '../src/core/tap.js';
+
+/** The fields of a tap (DESIGN.md §4), in the order they are written. */
+export const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs'] as const satisfies readonly (keyof Tap)[];
+
+const isoUtc = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'ISO-8601 UTC with milliseconds');
+
+/** One exported tap read back: a file from the field is checked like any other input. */
+export const tapRecordSchema = z.strictObject({
+  id: z.uuid(),
+  seq: z.number().int().min(1),
+  at: isoUtc,
+  gate: z.string().min(1),
+  site: z.string().min(1),
+  mode: z.enum(MODES),
+  kind: z.enum(['card', 'code', 'uid']),
+  issuer: z.string().nullable(),
+  subject: z.string().nullable(),
+  category: z.string().nullable(),
+  result: z.enum(['accepted', 'refused']),
+  reason: z.enum([...CONTRACT_REASONS, ...GATE_REASONS]),
+  fare: z.number().int().min(0).nullable(),
+  product: z
+    .strictObject({
+      site: z.string().optional(),
+      from: z.number().optional(),
+      until: z.number().optional(),
+      entries: z.number().int().min(0),
+      zone: z.string().optional(),
+    })
+    .nullable(),
+  latencyMs: z.number().min(0),
+});
+
+function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export const CSV_HEADER = TAP_FIELDS.join(',');
+
+/** One CSV row (RFC 4180): empty for null, the product as JSON text. */
+export function tapCsvRow(tap: Tap): string {
+  return TAP_FIELDS.map((field) => csvCell(tap[field])).join(',');
+}
+
+/** One JSON line, fields in DESIGN.md §4 order whatever order the object was built in. */
+export function tapJsonLine(tap: Tap): string {
+  return JSON.stringify(Object.fromEntries(TAP_FIELDS.map((field) => [field, tap[field]])));
+}
