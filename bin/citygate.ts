@@ -3,6 +3,7 @@ import { registerCollectorCommand } from '../provisioning/collector/command.js';
 import { registerJournalCommands, registerProvisionCommands, registerStatusCommand } from '../provisioning/commands.js';
 import { registerFleetCommands } from '../provisioning/fleet/commands.js';
 import { buildProgram, runCli } from '../src/app/cli.js';
+import { driverRegistry } from './driverRegistry.js';
 import { InputError } from '../src/app/settingsSchema.js';
 
 const program = buildProgram();
@@ -58,20 +59,24 @@ program
   .requiredOption('--config <file>', 'config file (JSON)', '/etc/citygate/config.json')
   .action(async (options: { config: string }) => {
     const { runCommand } = await import('../src/app/runCommand.js');
-    const { createHalDrivers } = await import('../src/app/halDrivers.js');
-    // The simulated lane is a driver like any other, named `sim` in the config; src/ never imports sim/.
-    const { createSimDrivers } = await import('../sim/liveDrivers.js');
-    const hal = createHalDrivers();
-    const sim = createSimDrivers();
-    process.exitCode = await runCommand(options, {
-      readers: hal.readers,
-      scanners: { ...hal.scanners, ...sim.scanners },
-      barrier: { ...hal.barrier, ...sim.barrier },
-      passage: { ...hal.passage, ...sim.passage },
-      indicators: { ...hal.indicators, ...sim.indicators },
-      display: { ...hal.display, ...sim.display },
-      clock: { ...hal.clock, ...sim.clock },
-    });
+    process.exitCode = await runCommand(options, await driverRegistry());
+  });
+
+program
+  .command('selftest')
+  .description('check everything the gate needs, devices included (stop the service first); exit 0 pass, 1 fail, 2 config unreadable')
+  .option('--config <file>', 'config file (JSON)', '/etc/citygate/config.json')
+  .option('--click', 'click the barrier relays and light every lamp (only when the lane is clear)')
+  .option('--card <seconds>', 'wait this long for a card on each reader', '0')
+  .option('--json', 'one JSON array instead of the table')
+  .action(async (options: { config: string; click?: boolean; card: string; json?: boolean }) => {
+    const cardSec = Number(options.card);
+    if (!Number.isFinite(cardSec) || cardSec < 0 || cardSec > 600) throw new InputError(`--card ${JSON.stringify(options.card)} is not a number of seconds (0 to 600)`);
+    const { selftest, selftestTable } = await import('../provisioning/selftest.js');
+    const checks = await selftest(options.config, await driverRegistry(), { click: options.click ?? false, cardWaitMs: cardSec * 1000, settleMs: 3000, brokerTimeoutMs: 5000 });
+    process.stdout.write(options.json ? `${JSON.stringify(checks, null, 2)}\n` : selftestTable(checks));
+    // Drivers may keep timers and handles (reconnects, clock checks): the checks are done, so leave now.
+    process.exit(checks.some((c) => c.result === 'fail') ? 1 : 0);
   });
 
 // Technician tools: provision, journal export/import, status.

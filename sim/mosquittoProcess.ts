@@ -27,6 +27,13 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** PEM files for a TLS listener that requires client certificates signed by `ca`. */
+export interface BrokerTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 /**
  * A private mosquitto on a free loopback port, for a test file or a benchmark. It can be
  * killed and started again on the same port, with or without persistence.
@@ -38,22 +45,27 @@ export class Mosquitto {
   private constructor(
     readonly port: number,
     private readonly persistence: boolean,
+    private readonly tls: BrokerTls | undefined,
   ) {}
 
-  static async start(options: { persistence?: boolean } = {}): Promise<Mosquitto> {
-    const broker = new Mosquitto(await freePort(), options.persistence ?? false);
+  static async start(options: { persistence?: boolean; tls?: BrokerTls } = {}): Promise<Mosquitto> {
+    const broker = new Mosquitto(await freePort(), options.persistence ?? false, options.tls);
     await broker.restart();
     return broker;
   }
 
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
   }
 
   async restart(): Promise<void> {
     if (this.process) await this.kill();
     const config = join(this.dir, 'mosquitto.conf');
     const lines = [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true', `persistence ${this.persistence}`, `persistence_location ${this.dir}/`, 'log_dest none', 'max_queued_messages 0', 'max_inflight_messages 0', ...(this.persistence ? ['autosave_interval 1'] : [])];
+    // Run as root (CI), mosquitto would drop to its own user, which cannot read this private temp dir.
+    if (process.getuid?.() === 0) lines.push('user root');
+    // As in the field: TLS, and only clients with a certificate from the fleet's CA get in.
+    if (this.tls) lines.push(`cafile ${this.tls.ca}`, `certfile ${this.tls.cert}`, `keyfile ${this.tls.key}`, 'require_certificate true', 'use_identity_as_username true');
     writeFileSync(config, `${lines.join('\n')}\n`);
     const child = spawn('/usr/sbin/mosquitto', ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
