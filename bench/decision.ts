@@ -44,6 +44,7 @@ export async function benchGate(dir: string): Promise<BenchGate> {
     // Every presentation is a new tap: the same card again is not a repeat.
     doubleTapMs: 0,
     cardsWhenClockUntrusted: true,
+    timezone: 'Asia/Shanghai',
   };
   const journalPath = join(dir, 'journal.db');
   const parts = assembleGate({

@@ -241,6 +241,7 @@ function draftOf(i: number): TapDraft {
     fare: 200,
     product: null,
     latencyMs: 0.42,
+    place: null,
   };
 }
 

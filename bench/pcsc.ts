@@ -72,6 +72,7 @@ export async function benchPcsc(plan = { warmup: 10, n: 200 }): Promise<object[]
     doubleTapMs: 0,
     apduTimeoutMs: 1_500,
     cardsWhenClockUntrusted: true,
+    timezone: 'Asia/Shanghai',
   };
   const { gate, journal } = assembleGate({ board, settings, trust: TrustStore.fromDocument(trustListOf([issuer])), denyList: new MemoryDenyList(), journalPath: join(dir, 'journal.db'), log: silentLog });
   const outcomes: { outcome: Outcome; at: number }[] = [];

@@ -39,6 +39,7 @@ function backlog(count: number): Tap[] {
     fare: 200,
     product: null,
     latencyMs: 0.8,
+    place: null,
   }));
 }
 

@@ -4,7 +4,7 @@ import { MODES } from '../src/core/settings.js';
 import type { Tap } from '../src/core/tap.js';
 
 /** The fields of a tap (DESIGN.md §4), in the order they are written. */
-export const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs'] as const satisfies readonly (keyof Tap)[];
+export const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place'] as const satisfies readonly (keyof Tap)[];
 
 const isoUtc = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'ISO-8601 UTC with milliseconds');
 
@@ -33,6 +33,8 @@ export const tapRecordSchema = z.strictObject({
     })
     .nullable(),
   latencyMs: z.number().min(0),
+  // Exports from before places were journaled have none.
+  place: z.strictObject({ route: z.string().optional(), stop: z.string().optional(), station: z.string().optional() }).nullable().default(null),
 });
 
 function csvCell(value: unknown): string {

@@ -95,6 +95,7 @@ export async function pcscSimCommand(options: { journal?: string } = {}): Promis
     // vpcd adds about 40 ms to every exchange (see docs/hardware-pcsc.md).
     apduTimeoutMs: 1_500,
     cardsWhenClockUntrusted: true,
+    timezone: 'Asia/Shanghai',
   };
   const { gate, journal } = assembleGate({ board, settings, trust: TrustStore.fromDocument(trustListOf([issuer])), denyList: new MemoryDenyList(), journalPath, log });
   const outcomes: Outcome[] = [];

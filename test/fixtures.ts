@@ -43,6 +43,7 @@ export function gateSettings(overrides: Partial<GateSettings> = {}): GateSetting
     doubleTapMs: 3_000,
     apduTimeoutMs: 500,
     cardsWhenClockUntrusted: false,
+    timezone: 'Asia/Shanghai',
     ...overrides,
   };
 }

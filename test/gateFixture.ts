@@ -40,6 +40,7 @@ export async function gateFixture(overrides: Partial<GateSettings> = {}, shared?
     fares: { default: 200, byCategory: { senior: 0 } },
     ...DEFAULT_TIMINGS,
     cardsWhenClockUntrusted: true,
+    timezone: 'Asia/Shanghai',
     ...overrides,
   } as GateSettings & { site: string };
   const denyList = new MemoryDenyList();

@@ -28,6 +28,7 @@ const draft = (subject: string): TapDraft => ({
   fare: 0,
   product: { site: 'park', entries: 3 },
   latencyMs: 1.5,
+  place: { route: '818', stop: 'S12' },
 });
 
 describe('journal', () => {

@@ -15,7 +15,7 @@ function citygate(args: string[]) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-const FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs'];
+const FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place'];
 
 let units = 0;
 /** A gate's config and state directory, as provisioning leaves them (the journal is STATE/journal.db). */
@@ -41,6 +41,7 @@ function draft(i: number, overrides: Partial<TapDraft> = {}): TapDraft {
     fare: i % 3 === 0 ? null : 200,
     product: i % 4 === 0 ? { site: 'cq-metro-jiefangbei', entries: 2 } : null,
     latencyMs: 0.5 + i,
+    place: i % 5 === 0 ? { station: 'jiefangbei' } : null,
     ...overrides,
   };
 }

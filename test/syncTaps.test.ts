@@ -5,7 +5,7 @@ import { Mosquitto } from './support/mosquitto.js';
 import { startSyncGate, type SyncGate } from './support/syncGate.js';
 import { waitFor } from './support/waitFor.js';
 
-const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs'];
+const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place'];
 
 const issuer = new TestIssuer('cq.yukuaima', 'ES256');
 let broker: Mosquitto;

@@ -27,6 +27,7 @@ const tapSchema = z.looseObject({
   fare: z.number().int().min(0).nullable(),
   product: z.looseObject({}).nullable(),
   latencyMs: z.number().min(0),
+  place: z.looseObject({}).nullable().default(null),
 });
 
 const batchSchema = z.object({

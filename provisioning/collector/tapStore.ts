@@ -5,7 +5,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS taps (
     id TEXT PRIMARY KEY, gate TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, site TEXT NOT NULL,
     mode TEXT NOT NULL, kind TEXT NOT NULL, issuer TEXT, subject TEXT, category TEXT, result TEXT NOT NULL,
-    reason TEXT NOT NULL, fare INTEGER, product TEXT, latency_ms REAL NOT NULL, received_at TEXT NOT NULL
+    reason TEXT NOT NULL, fare INTEGER, product TEXT, latency_ms REAL NOT NULL, place TEXT, received_at TEXT NOT NULL
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS taps_by_gate_seq ON taps (gate, seq);
   CREATE TABLE IF NOT EXISTS gates (gate TEXT PRIMARY KEY, up_to INTEGER NOT NULL, first_seen TEXT NOT NULL) WITHOUT ROWID;
@@ -53,6 +53,7 @@ interface TapRow {
   fare: number | null;
   product: string | null;
   latency_ms: number;
+  place: string | null;
 }
 
 /** JSON with object keys sorted, so two equal products compare equal whatever order the gate wrote them in. */
@@ -80,10 +81,11 @@ function fromRow(row: TapRow): Tap {
     fare: row.fare,
     product: row.product === null ? null : (JSON.parse(row.product) as Tap['product']),
     latencyMs: row.latency_ms,
+    place: row.place === null ? null : (JSON.parse(row.place) as Tap['place']),
   };
 }
 
-const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs'] as const;
+const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place'] as const;
 
 function sameTap(a: Tap, b: Tap): boolean {
   return TAP_FIELDS.every((field) => canonical(a[field]) === canonical(b[field]));
@@ -108,8 +110,8 @@ export class TapStore {
     }
     this.statements = {
       insertTap: this.db.prepare(
-        `INSERT OR IGNORE INTO taps (id, gate, seq, at, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, received_at)
-         VALUES (@id, @gate, @seq, @at, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @receivedAt)`,
+        `INSERT OR IGNORE INTO taps (id, gate, seq, at, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place, received_at)
+         VALUES (@id, @gate, @seq, @at, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @place, @receivedAt)`,
       ),
       selectTap: this.db.prepare('SELECT * FROM taps WHERE id = ?'),
       selectGate: this.db.prepare('SELECT up_to FROM gates WHERE gate = ?').pluck(),
@@ -139,7 +141,7 @@ export class TapStore {
         const highest = Math.max(upTo, (this.statements.maxSeq.get(gate) as number | null) ?? 0);
         const outcome: BatchOutcome = { stored: 0, duplicates: 0, conflicts: [], upTo, opened: undefined, filled: false };
         for (const tap of taps) {
-          const inserted = this.statements.insertTap.run({ ...tap, product: tap.product === null ? null : JSON.stringify(tap.product), receivedAt });
+          const inserted = this.statements.insertTap.run({ ...tap, product: tap.product === null ? null : JSON.stringify(tap.product), place: tap.place === null ? null : JSON.stringify(tap.place), receivedAt });
           if (inserted.changes === 1) {
             outcome.stored++;
             continue;

@@ -8,6 +8,8 @@ import type { Log } from '../core/log.js';
 import { ReplayGuard } from '../core/replayGuard.js';
 import type { GateSettings } from '../core/settings.js';
 
+const RULES_MEMORY_MS = 24 * 3_600_000;
+
 export interface AssembledGate {
   gate: Gate;
   journal: Journal;
@@ -28,6 +30,8 @@ export function assembleGate(options: { board: Board; settings: GateSettings & {
   journal.pruneUsedCredentials(now);
   for (const used of journal.usedCredentials(now)) replay.remember(used.key, used.until, now);
   const decider = new Decider(options.trust, settings, options.denyList, replay);
+  // Mode rules that look back (passback, transfers, a venue's count today) learn the last day again.
+  for (const tap of journal.eachTap(0, new Date(now - RULES_MEMORY_MS).toISOString())) decider.recordTap(tap);
   const gate = new Gate({ board, decider, journal, replay, settings, log });
   return { gate, journal, decider, replay };
 }

@@ -4,7 +4,7 @@ import { TrustStore, TrustListError } from '../core/credentials/trustList.js';
 import { Decider, type Decision } from '../core/decider.js';
 import { MemoryDenyList } from '../core/denyList.js';
 import { ReplayGuard } from '../core/replayGuard.js';
-import { DEFAULT_TIMINGS, type GateSettings } from '../core/settings.js';
+import { DEFAULT_TIMEZONE, DEFAULT_TIMINGS, type GateSettings } from '../core/settings.js';
 import { CATEGORIES } from '../core/credentials/credential.js';
 import { InputError, parseWith } from './settingsSchema.js';
 
@@ -100,13 +100,15 @@ export function checkCode(text: string, options: CheckOptions): CheckReport {
     gateId: options.gate ?? 'check',
     site: options.site,
     zone: options.zone,
-    mode: 'access',
+    // A venue without capacity or fares applies no rules beyond the ticket's own: what `check` is for.
+    mode: 'venue',
     categories: CATEGORIES,
     fares: undefined,
     ...DEFAULT_TIMINGS,
     skewSec: seconds(options.skew, 'skew', DEFAULT_TIMINGS.skewSec),
     freshnessSec: seconds(options.freshness, 'freshness', DEFAULT_TIMINGS.freshnessSec),
     cardsWhenClockUntrusted: true,
+    timezone: DEFAULT_TIMEZONE,
   };
   const nowMs = options.at === undefined ? Date.now() : parseInstant(options.at);
   const decider = new Decider(trust, settings, denyList, new ReplayGuard());

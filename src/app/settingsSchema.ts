@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CATEGORIES } from '../core/credentials/credential.js';
-import { DEFAULT_TIMINGS, MODES, type GateSettings } from '../core/settings.js';
+import { isTimeZone } from '../core/policy/localTime.js';
+import { DEFAULT_TIMEZONE, DEFAULT_TIMINGS, MODES, type GateSettings } from '../core/settings.js';
 
 const fen = z.number().int().min(0);
 
@@ -22,6 +23,7 @@ export const gateSettingsSchema = z
     doubleTapMs: z.number().int().min(0).max(60_000).default(DEFAULT_TIMINGS.doubleTapMs),
     apduTimeoutMs: z.number().int().min(50).max(10_000).default(DEFAULT_TIMINGS.apduTimeoutMs),
     cardsWhenClockUntrusted: z.boolean().default(true),
+    timezone: z.string().refine(isTimeZone, 'an IANA time zone such as Asia/Shanghai').default(DEFAULT_TIMEZONE),
   })
   .transform(
     (g): GateSettings => ({
@@ -37,6 +39,7 @@ export const gateSettingsSchema = z
       doubleTapMs: g.doubleTapMs,
       apduTimeoutMs: g.apduTimeoutMs,
       cardsWhenClockUntrusted: g.cardsWhenClockUntrusted,
+      timezone: g.timezone,
     }),
   );
 

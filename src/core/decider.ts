@@ -1,4 +1,5 @@
 import type { CardChannel } from '../../hal/cardReader.js';
+import type { DisplayLine } from '../../hal/display.js';
 import { CardVerifier } from './credentials/cardVerifier.js';
 import { CodeVerifier } from './credentials/codeVerifier.js';
 import type { Credential, Product } from './credentials/credential.js';
@@ -6,10 +7,13 @@ import type { TrustStore } from './credentials/trustList.js';
 import type { DenyList } from './denyList.js';
 import { asIdentified, Refusal, refuse, type Identity, type RefusalReason } from './reasons.js';
 import type { ReplayGuard } from './replayGuard.js';
-import type { GateSettings } from './settings.js';
+import type { ModeRules, Place } from './policy/modeRules.js';
+import { rulesForMode } from './policy/rulesForMode.js';
+import type { GateMode, GateSettings } from './settings.js';
+import type { Tap } from './tap.js';
 
 export type Decision =
-  | { result: 'accepted'; reason: 'ok'; credential: Credential; fare: number | undefined; passages: number }
+  | { result: 'accepted'; reason: 'ok'; credential: Credential; fare: number | undefined; passages: number; note: DisplayLine[] | undefined }
   | { result: 'refused'; reason: RefusalReason; detail: string; identity: Identity | undefined };
 
 export interface DecisionTime {
@@ -25,6 +29,8 @@ export interface DecisionTime {
 export class Decider {
   private readonly codes: CodeVerifier;
   private readonly cards: CardVerifier;
+  /** Per mode, so that a mode set by command keeps its state when it comes back. */
+  private readonly rules = new Map<GateMode, ModeRules>();
 
   constructor(
     trust: TrustStore,
@@ -39,6 +45,25 @@ export class Decider {
   setTrust(trust: TrustStore): void {
     this.codes.setTrust(trust);
     this.cards.setTrust(trust);
+  }
+
+  /** The rules of the mode the gate is in now. */
+  modeRules(mode: GateMode = this.settings.mode): ModeRules {
+    let rules = this.rules.get(mode);
+    if (!rules) {
+      rules = rulesForMode(mode, this.settings);
+      this.rules.set(mode, rules);
+    }
+    return rules;
+  }
+
+  /** A tap was journaled: the rules of its mode learn from it (passback, capacity, transfers). */
+  recordTap(tap: Tap): void {
+    this.modeRules(tap.mode).record(tap);
+  }
+
+  place(): Place | undefined {
+    return this.modeRules().place();
   }
 
   decideCode(text: string, time: DecisionTime): Decision {
@@ -76,8 +101,8 @@ export class Decider {
       if (!s.categories.includes(credential.category)) refuse('category-not-allowed', `${credential.category} holders may not pass this gate`);
       if (credential.replay && this.replay.seen(credential.replay.key, time.nowMs)) refuse('replayed', `code already used at this gate`);
     });
-    const fare = s.fares ? (s.fares.byCategory[credential.category] ?? s.fares.default) : undefined;
-    return { result: 'accepted', reason: 'ok', credential, fare, passages: credential.product?.entries ?? 1 };
+    const admission = asIdentified(identity, () => this.modeRules().admit(credential, time.nowMs));
+    return { result: 'accepted', reason: 'ok', credential, fare: admission.fare, passages: admission.passages, note: admission.note };
   }
 }
 

@@ -257,6 +257,7 @@ export class Gate {
     try {
       const tap = this.parts.journal.append(draft, used);
       this.journalHealthy = true;
+      this.parts.decider.recordTap(tap);
       return { tap };
     } catch (error) {
       const message = (error as Error).message;
@@ -274,6 +275,7 @@ export class Gate {
       mode: settings.mode,
       kind,
       latencyMs: round(board.clock.monotonic() - p.atMono),
+      place: this.parts.decider.place() ?? null,
     };
     if (decision.result === 'accepted') {
       const c = decision.credential;

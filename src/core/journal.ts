@@ -28,6 +28,12 @@ interface TapRow {
   fare: number | null;
   product: string | null;
   latency_ms: number;
+  place: string | null;
+}
+
+/** A tap as its row's parameters: objects as JSON text. An imported tap from before places may lack one. */
+function tapRow(tap: Tap): Record<string, unknown> {
+  return { ...tap, product: tap.product === null ? null : JSON.stringify(tap.product), place: tap.place ? JSON.stringify(tap.place) : null };
 }
 
 function fromRow(row: TapRow): Tap {
@@ -47,6 +53,7 @@ function fromRow(row: TapRow): Tap {
     fare: row.fare,
     product: row.product === null ? null : (JSON.parse(row.product) as Tap['product']),
     latencyMs: row.latency_ms,
+    place: row.place === null ? null : (JSON.parse(row.place) as Tap['place']),
   };
 }
 
@@ -75,12 +82,12 @@ export class Journal {
     this.migrate();
     this.claimGate();
     this.insertTap = this.db.prepare(
-      `INSERT INTO taps (seq, id, at, gate, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms)
-       VALUES (@seq, @id, @at, @gate, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs)`,
+      `INSERT INTO taps (seq, id, at, gate, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place)
+       VALUES (@seq, @id, @at, @gate, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @place)`,
     );
     this.insertUsed = this.db.prepare('INSERT OR REPLACE INTO used_credentials (key, until_ms) VALUES (?, ?)');
     this.appendTx = this.db.transaction((tap: Tap, used: { key: string; until: number } | undefined) => {
-      this.insertTap.run({ ...tap, product: tap.product === null ? null : JSON.stringify(tap.product) });
+      this.insertTap.run(tapRow(tap));
       if (used) this.insertUsed.run(used.key, Math.ceil(used.until));
     });
     this.lastSeq = (this.db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM taps').get() as { seq: number }).seq;
@@ -123,9 +130,9 @@ export class Journal {
    * transaction; returns the tap once it is on disk. Throws if the disk refuses.
    */
   append(draft: TapDraft, used?: { key: string; until: number }): Tap {
-    const { at, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs } = draft;
-    // Field order as DESIGN.md §4 lists them, for people reading the JSON.
-    const tap: Tap = { id: uuidv7(), seq: this.lastSeq + 1, at, gate: this.gate, site: this.site, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs };
+    const { at, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs, place } = draft;
+    // Field order as DESIGN.md §4 lists them (then this gate's own), for people reading the JSON.
+    const tap: Tap = { id: uuidv7(), seq: this.lastSeq + 1, at, gate: this.gate, site: this.site, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs, place };
     this.appendTx(tap, used);
     this.lastSeq = tap.seq;
     // Bound the WAL even if the gate is never idle.
@@ -254,7 +261,7 @@ export class Journal {
         if (this.lastSeq !== 0 && tap.seq !== this.lastSeq + 1) {
           throw new JournalError(`the taps to import start at seq ${tap.seq} but this journal ends at ${this.lastSeq}: taps ${this.lastSeq + 1}..${tap.seq - 1} are missing from the export`);
         }
-        this.insertTap.run({ ...tap, product: tap.product === null ? null : JSON.stringify(tap.product) });
+        this.insertTap.run(tapRow(tap));
         if (heldBefore === 0 && added === 0) this.setMetaValue('delivered_seq', String(tap.seq - 1));
         this.lastSeq = tap.seq;
         added++;

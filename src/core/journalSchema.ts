@@ -31,4 +31,12 @@ export const MIGRATIONS: readonly string[] = [
      key TEXT PRIMARY KEY,
      until_ms INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // Where a tap happened (bus route and stop, metro station), and gate events that are not taps.
+  `ALTER TABLE taps ADD COLUMN place TEXT;
+   CREATE TABLE events (
+     id TEXT PRIMARY KEY,
+     at TEXT NOT NULL,
+     type TEXT NOT NULL,
+     detail TEXT
+   ) WITHOUT ROWID;`,
 ];

@@ -31,6 +31,8 @@ export interface GateSettings {
   apduTimeoutMs: number;
   /** Whether cards are still accepted while wall time is untrusted (codes never are). */
   cardsWhenClockUntrusted: boolean;
+  /** IANA zone for what people mean by a time of day: off-peak hours, opening times, "today". */
+  timezone: string;
 }
 
 export const DEFAULT_TIMINGS = {
@@ -40,3 +42,5 @@ export const DEFAULT_TIMINGS = {
   doubleTapMs: 3_000,
   apduTimeoutMs: 500,
 } as const;
+
+export const DEFAULT_TIMEZONE = 'Asia/Shanghai';

@@ -1,4 +1,5 @@
 import type { Product } from './credentials/credential.js';
+import type { Place } from './policy/modeRules.js';
 import type { Reason } from './reasons.js';
 import type { GateMode } from './settings.js';
 
@@ -25,6 +26,8 @@ export interface Tap {
   fare: number | null;
   product: Product | null;
   latencyMs: number;
+  /** Route and stop of a bus, station of a metro gate; null where the mode has none. */
+  place: Place | null;
 }
 
 /** What the gate knows of a tap before the journal gives it an id and a seq. */

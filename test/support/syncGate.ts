@@ -92,6 +92,7 @@ export async function startSyncGate(options: SyncGateOptions): Promise<SyncGate>
     fares: { default: 200, byCategory: { senior: 0 } },
     ...DEFAULT_TIMINGS,
     cardsWhenClockUntrusted: true,
+    timezone: 'Asia/Shanghai',
   };
   const log = new RecordingLog();
   const modes: string[] = [];

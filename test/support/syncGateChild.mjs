@@ -28,7 +28,7 @@ const issuer = new TestIssuer('cq.yukuaima', 'ES256');
 const trustPath = join(dir, 'trust.json');
 writeFileSync(trustPath, JSON.stringify(trustListOf([issuer])));
 const board = createSimBoard(Date.now());
-const settings = { gateId, site: 'site-k', zone: undefined, mode: 'bus', categories: CATEGORIES, fares: { default: 200, byCategory: {} }, ...DEFAULT_TIMINGS, cardsWhenClockUntrusted: true };
+const settings = { gateId, site: 'site-k', zone: undefined, mode: 'bus', categories: CATEGORIES, fares: { default: 200, byCategory: {} }, ...DEFAULT_TIMINGS, cardsWhenClockUntrusted: true, timezone: 'Asia/Shanghai' };
 const denyList = DenyListStore.open(join(dir, 'denylist'));
 const parts = assembleGate({ board, settings, trust: loadTrustFile(trustPath), denyList, journalPath: join(dir, 'journal.db'), log: silentLog });
 const trust = new TrustFile(trustPath, parts.journal, parts.decider);
