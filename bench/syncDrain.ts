@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +55,8 @@ export interface DrainFigure {
   goalMs: number;
 }
 
-export async function syncDrain(count: number, dir: string): Promise<DrainFigure> {
+export async function syncDrain(count: number, baseDir: string): Promise<DrainFigure> {
+  const dir = mkdtempSync(join(baseDir, 'sync-'));
   const broker = await Mosquitto.start();
   const journal = Journal.open(join(dir, 'journal.db'), GATE, 'bench-site');
   journal.adoptTaps(backlog(count));
@@ -82,12 +84,10 @@ export async function syncDrain(count: number, dir: string): Promise<DrainFigure
     await collector.stop();
     journal.close();
     await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const dir = mkdtempSync(join(process.env.BENCH_DIR || '/tmp', 'citygate-sync-'));
-  syncDrain(Number(process.env.BENCH_SYNC_TAPS || 100_000), dir)
-    .then((figure) => process.stdout.write(`${JSON.stringify(figure)}\n`))
-    .finally(() => rmSync(dir, { recursive: true, force: true }));
+  syncDrain(Number(process.env.BENCH_SYNC_TAPS || 100_000), process.env.BENCH_DIR || tmpdir()).then((figure) => process.stdout.write(`${JSON.stringify(figure)}\n`));
 }
