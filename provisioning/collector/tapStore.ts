@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Tap } from '../../src/core/tap.js';
+import { tapFromRow, tapParameters, type TapRow } from '../../src/core/tapRow.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS taps (
@@ -37,25 +38,6 @@ export interface BatchOutcome {
   filled: boolean;
 }
 
-interface TapRow {
-  id: string;
-  gate: string;
-  seq: number;
-  at: string;
-  site: string;
-  mode: string;
-  kind: string;
-  issuer: string | null;
-  subject: string | null;
-  category: string | null;
-  result: string;
-  reason: string;
-  fare: number | null;
-  product: string | null;
-  latency_ms: number;
-  place: string | null;
-}
-
 /** JSON with object keys sorted, so two equal products compare equal whatever order the gate wrote them in. */
 function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
@@ -64,26 +46,6 @@ function canonical(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
 }
 
-function fromRow(row: TapRow): Tap {
-  return {
-    id: row.id,
-    seq: row.seq,
-    at: row.at,
-    gate: row.gate,
-    site: row.site,
-    mode: row.mode as Tap['mode'],
-    kind: row.kind as Tap['kind'],
-    issuer: row.issuer,
-    subject: row.subject,
-    category: row.category,
-    result: row.result as Tap['result'],
-    reason: row.reason as Tap['reason'],
-    fare: row.fare,
-    product: row.product === null ? null : (JSON.parse(row.product) as Tap['product']),
-    latencyMs: row.latency_ms,
-    place: row.place === null ? null : (JSON.parse(row.place) as Tap['place']),
-  };
-}
 
 const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place'] as const;
 
@@ -141,12 +103,12 @@ export class TapStore {
         const highest = Math.max(upTo, (this.statements.maxSeq.get(gate) as number | null) ?? 0);
         const outcome: BatchOutcome = { stored: 0, duplicates: 0, conflicts: [], upTo, opened: undefined, filled: false };
         for (const tap of taps) {
-          const inserted = this.statements.insertTap.run({ ...tap, product: tap.product === null ? null : JSON.stringify(tap.product), place: tap.place === null ? null : JSON.stringify(tap.place), receivedAt });
+          const inserted = this.statements.insertTap.run({ ...tapParameters(tap), receivedAt });
           if (inserted.changes === 1) {
             outcome.stored++;
             continue;
           }
-          const stored = fromRow(this.statements.selectTap.get(tap.id) as TapRow);
+          const stored = tapFromRow(this.statements.selectTap.get(tap.id) as TapRow);
           if (sameTap(stored, tap)) {
             outcome.duplicates++;
           } else {

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { MIGRATIONS } from './journalSchema.js';
 import type { Tap, TapDraft } from './tap.js';
+import { tapFromRow, tapParameters, type TapRow } from './tapRow.js';
 
 /** Commits after which an idle gate checkpoints the WAL, and after which even a busy one does. */
 const IDLE_CHECKPOINT = 100;
@@ -10,51 +11,6 @@ const FORCED_CHECKPOINT = 2_000;
 /** The journal cannot be opened as asked; the message says what a technician should check. */
 export class JournalError extends Error {
   override name = 'JournalError';
-}
-
-interface TapRow {
-  seq: number;
-  id: string;
-  at: string;
-  gate: string;
-  site: string;
-  mode: string;
-  kind: string;
-  issuer: string | null;
-  subject: string | null;
-  category: string | null;
-  result: string;
-  reason: string;
-  fare: number | null;
-  product: string | null;
-  latency_ms: number;
-  place: string | null;
-}
-
-/** A tap as its row's parameters: objects as JSON text. An imported tap from before places may lack one. */
-function tapRow(tap: Tap): Record<string, unknown> {
-  return { ...tap, product: tap.product === null ? null : JSON.stringify(tap.product), place: tap.place ? JSON.stringify(tap.place) : null };
-}
-
-function fromRow(row: TapRow): Tap {
-  return {
-    id: row.id,
-    seq: row.seq,
-    at: row.at,
-    gate: row.gate,
-    site: row.site,
-    mode: row.mode as Tap['mode'],
-    kind: row.kind as Tap['kind'],
-    issuer: row.issuer,
-    subject: row.subject,
-    category: row.category,
-    result: row.result as Tap['result'],
-    reason: row.reason as Tap['reason'],
-    fare: row.fare,
-    product: row.product === null ? null : (JSON.parse(row.product) as Tap['product']),
-    latencyMs: row.latency_ms,
-    place: row.place === null ? null : (JSON.parse(row.place) as Tap['place']),
-  };
 }
 
 /**
@@ -87,7 +43,7 @@ export class Journal {
     );
     this.insertUsed = this.db.prepare('INSERT OR REPLACE INTO used_credentials (key, until_ms) VALUES (?, ?)');
     this.appendTx = this.db.transaction((tap: Tap, used: { key: string; until: number } | undefined) => {
-      this.insertTap.run(tapRow(tap));
+      this.insertTap.run(tapParameters(tap));
       if (used) this.insertUsed.run(used.key, Math.ceil(used.until));
     });
     this.lastSeq = (this.db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM taps').get() as { seq: number }).seq;
@@ -204,7 +160,7 @@ export class Journal {
   }
 
   taps(afterSeq = 0, limit = 1_000_000): Tap[] {
-    return (this.db.prepare('SELECT * FROM taps WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as TapRow[]).map(fromRow);
+    return (this.db.prepare('SELECT * FROM taps WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as TapRow[]).map(tapFromRow);
   }
 
   lastTapSeq(): number {
@@ -219,7 +175,7 @@ export class Journal {
 
   /** Taps after `afterSeq`, and at or after `since` (ISO-8601 UTC, as `at` is written), in seq order, read as they are used. */
   *eachTap(afterSeq = 0, since = ''): IterableIterator<Tap> {
-    for (const row of this.db.prepare('SELECT * FROM taps WHERE seq > ? AND at >= ? ORDER BY seq').iterate(afterSeq, since)) yield fromRow(row as TapRow);
+    for (const row of this.db.prepare('SELECT * FROM taps WHERE seq > ? AND at >= ? ORDER BY seq').iterate(afterSeq, since)) yield tapFromRow(row as TapRow);
   }
 
   lastTapAt(): string | undefined {
@@ -261,7 +217,7 @@ export class Journal {
         if (this.lastSeq !== 0 && tap.seq !== this.lastSeq + 1) {
           throw new JournalError(`the taps to import start at seq ${tap.seq} but this journal ends at ${this.lastSeq}: taps ${this.lastSeq + 1}..${tap.seq - 1} are missing from the export`);
         }
-        this.insertTap.run(tapRow(tap));
+        this.insertTap.run(tapParameters(tap));
         if (heldBefore === 0 && added === 0) this.setMetaValue('delivered_seq', String(tap.seq - 1));
         this.lastSeq = tap.seq;
         added++;
@@ -275,4 +231,28 @@ export class Journal {
       throw error;
     }
   }
+
+  /* Gate events that are not taps (docs/modes.md): tailgating, emergency release. Local to the gate; the fleet sees them as alarms and status. */
+
+  /** Commit one event; throws if the disk refuses, like append(). `at` is the board clock's wall time (ISO-8601 UTC). */
+  appendEvent(type: GateEventType, detail: Record<string, unknown>, at: string): GateEvent {
+    const event: GateEvent = { id: uuidv7(), at, type, detail };
+    this.db.prepare('INSERT INTO events (id, at, type, detail) VALUES (?, ?, ?, ?)').run(event.id, at, type, JSON.stringify(detail));
+    return event;
+  }
+
+  /** Events at or after `sinceIso`, oldest first. */
+  events(sinceIso = ''): GateEvent[] {
+    const rows = this.db.prepare('SELECT id, at, type, detail FROM events WHERE at >= ? ORDER BY at, id').all(sinceIso) as { id: string; at: string; type: string; detail: string | null }[];
+    return rows.map((row) => ({ id: row.id, at: row.at, type: row.type as GateEventType, detail: row.detail === null ? {} : (JSON.parse(row.detail) as Record<string, unknown>) }));
+  }
+}
+
+export type GateEventType = 'tailgate' | 'emergency-start' | 'emergency-end' | 'emergency-passage';
+
+export interface GateEvent {
+  id: string;
+  at: string;
+  type: GateEventType;
+  detail: Record<string, unknown>;
 }
