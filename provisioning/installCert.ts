@@ -3,7 +3,7 @@ import { loadConfig } from '../src/app/config.js';
 import { InputError } from '../src/app/settingsSchema.js';
 import { writeCheckedConfig } from './configFile.js';
 import { readDeviceKey } from './deviceKey.js';
-import { readJsonFile } from './jsonFile.js';
+import { readInputJson } from '../src/app/inputFile.js';
 import { writeWhole } from './privateFile.js';
 import { readCertificateFile } from './provision.js';
 
@@ -52,7 +52,7 @@ export function installCert(options: InstallCertOptions, now = new Date()): Inst
   const caPath = ca ? join(configDir, 'broker-ca.pem') : config.sync.tls?.ca;
 
   // Rewrite the file as written, not as loaded: defaults and environment overrides stay out of it.
-  const document = readJsonFile(options.config, 'config') as { sync: { tls?: Record<string, string> } };
+  const document = readInputJson(options.config, 'config') as { sync: { tls?: Record<string, string> } };
   document.sync.tls = { ...document.sync.tls, key: keyPath, cert: certPath, ...(caPath ? { ca: caPath } : {}) };
   writeWhole(certPath, text);
   if (ca) writeWhole(caPath!, ca.text);

@@ -1,12 +1,12 @@
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { configSchema } from '../src/app/config.js';
 import { writeCheckedConfig } from './configFile.js';
 import { InputError, parseWith } from '../src/app/settingsSchema.js';
 import { gateFiles, type GateFiles } from './gateFiles.js';
 import { journalGate } from './journalOwner.js';
-import { readJsonFile } from './jsonFile.js';
+import { readInputJson, readInputText } from '../src/app/inputFile.js';
 import { makeCsr, makeDeviceKey } from './deviceKey.js';
 import { writeWhole } from './privateFile.js';
 import type { ProvisionAnswers } from './provisionAnswers.js';
@@ -41,18 +41,13 @@ const SIM_DEVICES = {
 
 function readDevices(answer: string): unknown {
   if (answer === 'sim') return SIM_DEVICES;
-  const document = readJsonFile(answer, 'devices file');
+  const document = readInputJson(answer, 'devices file');
   parseWith(configSchema.shape.devices, document, answer);
   return document;
 }
 
 export function readCertificateFile(path: string, what: string): { text: string; certificate: X509Certificate } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+  const text = readInputText(path, what);
   try {
     return { text, certificate: new X509Certificate(text) };
   } catch (error) {
@@ -65,7 +60,7 @@ function refuseOverwrite(files: GateFiles, gateId: string, force: boolean): void
   if (existsSync(files.config) && !force) {
     let held = '';
     try {
-      const old = readJsonFile(files.config, 'config') as { gate?: { id?: unknown; site?: unknown } };
+      const old = readInputJson(files.config, 'config') as { gate?: { id?: unknown; site?: unknown } };
       held = ` as gate ${String(old.gate?.id)} of site ${String(old.gate?.site)}`;
     } catch {
       held = '';

@@ -8,7 +8,7 @@ import { DENY_LIST_FILE, DenyListStore } from '../src/core/denylist/denyListStor
 import { Journal } from '../src/core/journal.js';
 import { readDeviceKey } from './deviceKey.js';
 import { journalPathOf } from './gateFiles.js';
-import { readJsonFile } from './jsonFile.js';
+import { readInputJson } from '../src/app/inputFile.js';
 
 /** Below this much free space in the state directory, the journal and deny lists are at risk. */
 const LOW_DISK_BYTES = 200 * 1024 * 1024;
@@ -68,7 +68,7 @@ function journalStatus(config: GateConfig, problems: string[]): GateStatus['jour
 function trustStatus(path: string, nowSec: number, problems: string[]): GateStatus['trust'] {
   try {
     loadTrustFile(path);
-    const document = trustListSchema.parse(readJsonFile(path, 'trust list'));
+    const document = trustListSchema.parse(readInputJson(path, 'trust list'));
     const issuers = document.issuers.map((issuer) => ({ id: issuer.id, keys: issuer.keys.map((key) => keyStatus(key, nowSec)) }));
     const fleet = document.fleet.map((key) => keyStatus(key, nowSec));
     for (const issuer of issuers) {

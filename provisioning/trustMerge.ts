@@ -1,6 +1,6 @@
 import { InputError, parseWith } from '../src/app/settingsSchema.js';
 import { TrustListError, TrustStore, trustListSchema, type Jwk } from '../src/core/credentials/trustList.js';
-import { readJsonFile } from './jsonFile.js';
+import { readInputJson } from '../src/app/inputFile.js';
 
 function sameKey(a: Jwk, b: Jwk): boolean {
   return a.kty === b.kty && a.crv === b.crv && a.x === b.x && a.y === b.y;
@@ -12,8 +12,8 @@ function sameKey(a: Jwk, b: Jwk): boolean {
  * Checked as the gate will load it.
  */
 export function trustWithFleetKey(trustPath: string, fleetKeyPath: string): unknown {
-  const trust = parseWith(trustListSchema, readJsonFile(trustPath, 'trust list'), trustPath);
-  const fleetDocument = readJsonFile(fleetKeyPath, 'fleet-ops key');
+  const trust = parseWith(trustListSchema, readInputJson(trustPath, 'trust list'), trustPath);
+  const fleetDocument = readInputJson(fleetKeyPath, 'fleet-ops key');
   if (fleetDocument !== null && typeof fleetDocument === 'object' && 'd' in fleetDocument) {
     throw new InputError(`${fleetKeyPath} is a private key: give the fleet-ops PUBLIC key (fleet-public.json); the private one never goes onto a gate`);
   }

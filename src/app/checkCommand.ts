@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TrustStore, TrustListError } from '../core/credentials/trustList.js';
 import { Decider, type Decision } from '../core/decider.js';
@@ -6,6 +5,7 @@ import { MemoryDenyList } from '../core/denyList.js';
 import { ReplayGuard } from '../core/replayGuard.js';
 import { DEFAULT_TIMEZONE, DEFAULT_TIMINGS, type GateSettings } from '../core/settings.js';
 import { CATEGORIES } from '../core/credentials/credential.js';
+import { readInputJson } from './inputFile.js';
 import { InputError, parseWith } from './settingsSchema.js';
 
 export interface CheckOptions {
@@ -23,23 +23,6 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\
 
 /** A deny-list file for `check`: issuer id -> subjects and `cti:<hex>` code ids. */
 const denyFileSchema = z.record(z.string().min(1), z.array(z.string().min(1)));
-
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-}
-
-function readJson(path: string, what: string): unknown {
-  try {
-    return JSON.parse(readText(path, what));
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(`${what} ${path} is not JSON: ${(error as Error).message}`);
-  }
-}
 
 export function parseInstant(text: string): number {
   const ms = ISO_8601.test(text) ? Date.parse(text) : Number.NaN;
@@ -90,12 +73,12 @@ export function report(decision: Decision): CheckReport {
 export function checkCode(text: string, options: CheckOptions): CheckReport {
   let trust: TrustStore;
   try {
-    trust = TrustStore.fromDocument(readJson(options.trust, 'trust list'));
+    trust = TrustStore.fromDocument(readInputJson(options.trust, 'trust list'));
   } catch (error) {
     if (error instanceof TrustListError) throw new InputError(`${options.trust}: ${error.message}`);
     throw error;
   }
-  const denyList = options.deny ? MemoryDenyList.fromDocument(parseWith(denyFileSchema, readJson(options.deny, 'deny list'), options.deny)) : new MemoryDenyList();
+  const denyList = options.deny ? MemoryDenyList.fromDocument(parseWith(denyFileSchema, readInputJson(options.deny, 'deny list'), options.deny)) : new MemoryDenyList();
   const settings: GateSettings = {
     gateId: options.gate ?? 'check',
     site: options.site,

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { DenyListStore } from '../core/denylist/denyListStore.js';
@@ -8,6 +8,7 @@ import { assembleGate, type AssembledGate } from './assemble.js';
 import { buildBoard, type DriverRegistry } from './boardBuilder.js';
 import { loadConfig, type GateConfig } from './config.js';
 import { InputError } from './settingsSchema.js';
+import { readInputText } from './inputFile.js';
 import { GateMetrics } from './metrics.js';
 import { modeOverride, saveModeOverride } from './modeOverride.js';
 import { loadTrustFile, TrustFile } from './trustFile.js';
@@ -24,12 +25,7 @@ export interface RunningGate extends AssembledGate {
 }
 
 function readPem(path: string | undefined, what: string): string | undefined {
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+  return path === undefined ? undefined : readInputText(path, what);
 }
 
 /**

@@ -1,9 +1,10 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { TrustStore } from '../core/credentials/trustList.js';
 import type { Decider } from '../core/decider.js';
 import type { Journal } from '../core/journal.js';
 import type { TrustHolder } from '../core/sync/fleetLink.js';
 import type { TrustUpdate } from '../core/sync/trustUpdate.js';
+import { readInputText } from './inputFile.js';
 import { InputError } from './settingsSchema.js';
 
 const SEQ_KEY = 'trust_seq';
@@ -22,12 +23,7 @@ export function writeFileAtomic(path: string, text: string): void {
 }
 
 export function loadTrustFile(path: string): TrustStore {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read trust list ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+  const text = readInputText(path, 'trust list');
   try {
     return TrustStore.fromJson(text);
   } catch (error) {
