@@ -12,6 +12,7 @@ export interface ApduResponse {
 
 export const SW_OK = 0x9000;
 export const SW_WRONG_P1P2 = 0x6b00;
+export const SW_FILE_NOT_FOUND = 0x6a82;
 /** Warning: end of file reached before Le bytes (ISO 7816-4); the data returned is the last of it. */
 export const SW_END_OF_FILE = 0x6282;
 

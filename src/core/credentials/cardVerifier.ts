@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { CardChannel } from '../../../hal/cardReader.js';
 import { asIdentified, refuse } from '../reasons.js';
-import { CG_AID, exchange, internalAuthenticate, readBinary, READ_CHUNK, selectAid, SW_END_OF_FILE, SW_OK, SW_WRONG_P1P2, swText } from './apdu.js';
+import { CG_AID, exchange, internalAuthenticate, readBinary, READ_CHUNK, selectAid, SW_END_OF_FILE, SW_FILE_NOT_FOUND, SW_OK, SW_WRONG_P1P2, swText } from './apdu.js';
 import type { Credential } from './credential.js';
 import { BoundCredentialVerifier } from './issuerSigned.js';
 import { verifySignature } from './publicKey.js';
 import type { TrustStore } from './trustList.js';
+import { readUid, uidCredential } from './uidCard.js';
 import { checkValidity, type CheckTime } from './validity.js';
 
 /** A certificate longer than this is not a CG card certificate. */
@@ -15,13 +16,16 @@ const MAX_GATE_ID = 32;
 export interface CardCheck extends CheckTime {
   gateId: string;
   apduTimeoutMs: number;
+  /** Whether a card without the CG application is read by its UID instead (access gates that allow it). */
+  uidCards?: boolean;
 }
 
 /**
  * The CG card flow (DESIGN.md §3): select the application, read the issuer's
  * certificate, and make the card prove it holds the certified key by signing a
  * fresh challenge. A copied certificate without the private key is
- * `card-auth-failed`.
+ * `card-auth-failed`. Where the gate allows them, a card without the
+ * application is known by its UID alone (see uidCard.ts).
  */
 export class CardVerifier {
   private readonly bound: BoundCredentialVerifier;
@@ -37,6 +41,7 @@ export class CardVerifier {
   async verify(channel: CardChannel, check: CardCheck): Promise<Credential> {
     const timeout = check.apduTimeoutMs;
     const select = await exchange(channel, selectAid(CG_AID), timeout, 'SELECT');
+    if (select.sw === SW_FILE_NOT_FOUND && check.uidCards) return uidCredential(await readUid(channel, timeout));
     if (select.sw !== SW_OK) refuse('card-not-supported', `SELECT of the CG application answered ${swText(select.sw)}`);
 
     const certificate = await readCertificate(channel, timeout);

@@ -11,9 +11,12 @@ export interface Product {
   zone?: string;
 }
 
-export type CredentialKind = 'card' | 'code';
-/** `issuer`: issuer-signed code; `holder`: holder-bound offline code; `card`: CG card. */
-export type CredentialProfile = 'issuer' | 'holder' | 'card';
+export type CredentialKind = 'card' | 'code' | 'uid';
+/**
+ * `issuer`: issuer-signed code; `holder`: holder-bound offline code; `card`:
+ * CG card; `uid`: a card known only by its chip UID (nothing signed, clonable).
+ */
+export type CredentialProfile = 'issuer' | 'holder' | 'card' | 'uid';
 
 /** A credential whose signatures and validity times have been checked. */
 export interface Credential {
