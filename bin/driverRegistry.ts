@@ -18,5 +18,8 @@ export async function driverRegistry(): Promise<DriverRegistry> {
     indicators: { ...hal.indicators, ...sim.indicators },
     display: { ...hal.display, ...sim.display },
     clock: { ...hal.clock, ...sim.clock },
+    emergency: { ...hal.emergency, ...sim.emergency },
+    location: hal.location,
+    speaker: { ...hal.speaker, ...sim.speaker },
   };
 }

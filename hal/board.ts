@@ -3,8 +3,10 @@ import type { CardReader } from './cardReader.js';
 import type { Clock } from './clock.js';
 import type { CodeScanner } from './codeScanner.js';
 import type { Display } from './display.js';
+import type { EmergencyContact } from './emergencyInput.js';
 import type { Indicators } from './indicators.js';
 import type { PassageSensor } from './passageSensor.js';
+import type { Speaker } from './speaker.js';
 
 /** Everything the gate core may touch: the real board or the simulated one. */
 export interface Board {
@@ -15,4 +17,8 @@ export interface Board {
   indicators: Indicators;
   display: Display;
   clock: Clock;
+  /** The fire-alarm contact, where one is wired. */
+  emergency?: EmergencyContact;
+  /** Voice prompts, where a speaker is fitted. */
+  speaker?: Speaker;
 }

@@ -5,15 +5,19 @@ import { performance } from 'node:perf_hooks';
 import type { Barrier, BarrierState } from '../hal/barrier.js';
 import type { Clock } from '../hal/clock.js';
 import type { CodeScanner, CodeScannerEvent } from '../hal/codeScanner.js';
+import type { EmergencyContact } from '../hal/emergencyInput.js';
 import type { PassageEvent, PassageSensor } from '../hal/passageSensor.js';
+import type { Speaker } from '../hal/speaker.js';
 import type { Driver, DriverContext } from '../src/app/boardBuilder.js';
 import { SimDisplay, SimIndicators } from './devices.js';
+import { SimEmergencyContact } from './simEmergencyContact.js';
+import { SimSpeaker } from './simSpeaker.js';
 
 /*
  * `sim` drivers for `citygate run`: the gate as a real service, with a
  * simulated lane. Codes arrive as text lines (stdin or a FIFO, as a serial
  * scan module would send them), a simulated passenger walks through each
- * opening, and the barrier's commands go to the log.
+ * opening, and the barrier's commands and voice prompts go to the log.
  */
 
 class LiveBarrier implements Barrier {
@@ -80,6 +84,8 @@ class WalkingPassenger implements PassageSensor {
 
 /** `#hang <ms>`: the lane simulates a driver stuck in a blocking call, to exercise the watchdog. */
 const HANG = /^#hang (\d{1,6})$/;
+/** `#emergency on|off`: the lane's fire-alarm loop opens or closes, for demos and tests. */
+const EMERGENCY = /^#emergency (on|off)$/;
 
 function blockEventLoop(ms: number): void {
   const until = performance.now() + ms;
@@ -90,7 +96,10 @@ function blockEventLoop(ms: number): void {
 class LineScanner implements CodeScanner {
   private closeInput: (() => void) | undefined;
 
-  constructor(private readonly input: string) {}
+  constructor(
+    private readonly input: string,
+    private readonly onEmergencyLine: (active: boolean) => void,
+  ) {}
 
   async start(listener: (event: CodeScannerEvent) => void): Promise<void> {
     const open = () => {
@@ -99,7 +108,9 @@ class LineScanner implements CodeScanner {
       lines.on('line', (line) => {
         const text = line.trim();
         const hang = HANG.exec(text);
+        const emergency = EMERGENCY.exec(text);
         if (hang) blockEventLoop(Number(hang[1]));
+        else if (emergency) this.onEmergencyLine(emergency[1] === 'on');
         else if (text !== '') listener({ type: 'code', text });
       });
       stream.on('error', (error: Error) => listener({ type: 'health', healthy: false, detail: `sim scanner input ${this.input}: ${error.message}` }));
@@ -139,12 +150,26 @@ function simClock(trusted: boolean): Clock {
 /** Drivers of one simulated lane: the passenger watches the barrier of the same lane. */
 export function createSimDrivers() {
   let barrier: LiveBarrier | undefined;
+  let emergency: SimEmergencyContact | undefined;
+  const emergencyLine = (context: DriverContext) => (active: boolean) => {
+    if (emergency) emergency.set(active);
+    else context.log.warn({ active }, "#emergency: this lane has no sim fire-alarm contact (devices.emergency: { driver: 'sim' })");
+  };
   return {
     scanners: {
       sim: {
         settings: z.strictObject({ input: z.string().min(1).default('-') }),
-        create: async (settings: { input: string }) => new LineScanner(settings.input),
+        create: async (settings: { input: string }, context: DriverContext) => new LineScanner(settings.input, emergencyLine(context)),
       } satisfies Driver<CodeScanner>,
+    },
+    emergency: {
+      sim: { settings: none, create: async () => (emergency = new SimEmergencyContact()) } satisfies Driver<EmergencyContact>,
+    },
+    speaker: {
+      sim: {
+        settings: none,
+        create: async (_settings: object, context: DriverContext) => new SimSpeaker((prompt) => context.log.info({ prompt }, 'sim speaker')),
+      } satisfies Driver<Speaker>,
     },
     barrier: {
       sim: {

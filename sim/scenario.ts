@@ -1,12 +1,17 @@
 import { z } from 'zod';
+import { PROMPTS } from '../hal/speaker.js';
 import { CATEGORIES } from '../src/core/credentials/credential.js';
+import { trustListSchema } from '../src/core/credentials/trustList.js';
+import type { Alarm } from '../src/core/gate.js';
 import { CONTRACT_REASONS, GATE_REASONS } from '../src/core/reasons.js';
+import { MODES, type GateMode } from '../src/core/settings.js';
 import { gateSettingsSchema } from '../src/app/settingsSchema.js';
 
 /*
- * The scenario file: a gate, its issuers, and passengers who present cards and
- * codes at given seconds. Written by hand (docs/scenarios.md); `crowd` adds a
- * seeded mix of passengers for volume.
+ * The scenario file: a gate, its issuers, and a timeline of passengers who
+ * present cards and codes at given seconds, with events between them (a bus
+ * reaching a stop, the fire alarm, a mode change). Written by hand
+ * (docs/scenarios.md); `crowd` adds a seeded mix of passengers for volume.
  */
 
 export const FAULTS = [
@@ -30,6 +35,7 @@ export const EXPECTATIONS = ['accepted', 'repeat', ...REASON_VALUES.filter((r) =
 export type Expectation = (typeof EXPECTATIONS)[number];
 
 const isoTime = z.iso.datetime({ offset: true });
+const fen = z.number().int().min(0);
 /** Product times: absolute ISO-8601, or seconds relative to the scenario start. */
 const productTime = z.union([isoTime, z.number()]);
 
@@ -56,14 +62,31 @@ const codeSchema = z.strictObject({
   product: productSchema.optional(),
 });
 
+/** A UID-only access card answers `FF CA 00 00 00` with 4, 7 or 10 bytes (ISO 14443-3). */
+const uidSchema = z
+  .string()
+  .regex(/^(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{14}|[0-9A-Fa-f]{20})$/, 'a card UID in hex: 4, 7 or 10 bytes (8, 14 or 20 hex digits)');
+
+const placeSchema = z.strictObject({
+  operator: z.string().min(1).optional(),
+  route: z.string().min(1).optional(),
+  stop: z.string().min(1).optional(),
+  station: z.string().min(1).optional(),
+});
+
+/** The alarms a passenger may be expected to raise. */
+export const ALARMS = ['tailgate', 'journal-unavailable', 'device'] as const satisfies readonly Alarm['type'][];
+
 export const passengerSchema = z
   .strictObject({
     name: z.string().min(1).optional(),
-    /** Seconds after the scenario start; default: 1.5 s after the previous passenger. */
+    /** Seconds after the scenario start; default: 1.5 s after the previous entry of the timeline. */
     at: z.number().min(0).optional(),
     card: cardSchema.optional(),
     code: codeSchema.optional(),
-    /** Raw QR text, for malformed input. */
+    /** A UID-only access card (no CG application): its UID in hex. */
+    uid: uidSchema.optional(),
+    /** Raw QR text, for malformed input and codes made elsewhere. */
     text: z.string().optional(),
     /** Present again exactly what the named earlier passenger presented. */
     again: z.string().min(1).optional(),
@@ -72,59 +95,157 @@ export const passengerSchema = z
     fault: z.enum(FAULTS).optional(),
     /** Presents the same credential a second time, 1 s later. */
     double: z.boolean().default(false),
-    /** Walks through once the barrier opens (default true). */
-    walk: z.boolean().default(true),
+    /**
+     * Who walks through once the barrier opens: true = one person per passage
+     * granted, false = nobody, a number = that many people (more than granted
+     * are tailgaters). For a sneak: how many people slip through.
+     */
+    walk: z.union([z.boolean(), z.number().int().min(0).max(50)]).default(true),
     expect: z.enum(EXPECTATIONS).optional(),
+    /** The fare of the tap in fen; null: none charged. */
+    expectFare: fen.nullable().optional(),
+    expectCategory: z.enum(CATEGORIES).nullable().optional(),
+    /** The place the tap records; null: none. */
+    expectPlace: placeSchema.nullable().optional(),
+    /** Barrier `open` commands from this passenger's presentation until the next entry of the timeline. */
+    expectOpenings: z.number().int().min(0).optional(),
+    /** Alarms raised in the same span, in order. */
+    expectAlarms: z.array(z.enum(ALARMS)).optional(),
+    /** Voice prompts spoken in the same span, in order (the sound files' ids). */
+    expectSaid: z.array(z.enum(PROMPTS)).optional(),
+    /** Texts the passenger's screen shows after the (first) presentation: each must be part of a line, in Chinese or English. */
+    expectShown: z.array(z.string().min(1)).min(1).optional(),
   })
-  .refine((p) => [p.card, p.code, p.text, p.again, p.sneak].filter((x) => x !== undefined).length === 1, {
-    message: 'a passenger has exactly one of card, code, text, again, sneak',
+  .refine((p) => [p.card, p.code, p.uid, p.text, p.again, p.sneak].filter((x) => x !== undefined).length === 1, {
+    message: 'a passenger has exactly one of card, code, uid, text, again, sneak',
   });
+
+const eventTime = {
+  name: z.string().min(1).optional(),
+  at: z.number().min(0).optional(),
+};
+
+/** Something that happens to the gate between passengers. */
+export const eventSchema = z.discriminatedUnion('event', [
+  /** The bus reaches a stop (the driver console or the GPS says so). */
+  z.strictObject({ ...eventTime, event: z.literal('stop'), stop: z.string().min(1), route: z.string().min(1).optional() }),
+  /** Emergency release on or off: by the fire-alarm contact (default) or by a fleet command. */
+  z.strictObject({ ...eventTime, event: z.literal('emergency'), on: z.boolean(), by: z.enum(['contact', 'command']).default('contact') }),
+  /** A signed fleet command puts the gate in another mode. */
+  z.strictObject({ ...eventTime, event: z.literal('set-mode'), mode: z.enum(MODES) }),
+]);
+
+/** An entry of the timeline is an event when it has an `event` field, else a passenger. */
+const timelineEntry = z.unknown().transform((entry, ctx) => {
+  const schema = entry !== null && typeof entry === 'object' && 'event' in entry ? eventSchema : passengerSchema;
+  const parsed = schema.safeParse(entry);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.message });
+  return z.NEVER;
+});
 
 export const scenarioSchema = z
   .strictObject({
-  name: z.string().min(1),
-  description: z.string().optional(),
-  start: isoTime.default('2026-11-23T07:30:00Z'),
-  gate: gateSettingsSchema,
-  issuers: z
-    .array(z.strictObject({ id: z.string().min(1), alg: z.enum(['ES256', 'EdDSA']).default('ES256') }))
-    .min(1),
-  denyList: z.record(z.string(), z.array(z.string().min(1))).default({}),
-  passengers: z.array(passengerSchema).default([]),
-  crowd: z
-    .strictObject({
-      count: z.number().int().min(1).max(100_000),
-      /** Seconds between two passengers of the crowd. */
-      every: z.number().min(0.1).default(1.5),
-      seed: z.number().int().default(1),
-    })
-    .optional(),
+    name: z.string().min(1),
+    description: z.string().optional(),
+    start: isoTime.default('2026-11-23T07:30:00Z'),
+    gate: gateSettingsSchema,
+    /** Test issuers made for the run (fresh keys each run). */
+    issuers: z
+      .array(z.strictObject({ id: z.string().min(1), alg: z.enum(['ES256', 'EdDSA']).default('ES256') }))
+      .default([]),
+    /** More trusted issuers, as a trust list (DESIGN.md §2): for codes made elsewhere, presented as `text`. */
+    trust: trustListSchema.optional(),
+    denyList: z.record(z.string(), z.array(z.string().min(1))).default({}),
+    /** Passengers and events, in time order. */
+    passengers: z.array(timelineEntry).default([]),
+    crowd: z
+      .strictObject({
+        count: z.number().int().min(1).max(100_000),
+        /** Seconds between two passengers of the crowd. */
+        every: z.number().min(0.1).default(1.5),
+        seed: z.number().int().default(1),
+      })
+      .optional(),
   })
   .superRefine((scenario, ctx) => {
     // Names a passenger refers to must exist, so that a typo fails at load, not mid-run.
     const issuers = new Set(scenario.issuers.map((i) => i.id));
     const allowed = [...issuers].map((id) => JSON.stringify(id)).join(', ');
+    if (issuers.size === 0 && !scenario.trust?.issuers.length) {
+      ctx.addIssue({ code: 'custom', path: ['issuers'], message: 'a scenario needs at least one issuer, in issuers or in trust' });
+    }
+    scenario.trust?.issuers.forEach((issuer, i) => {
+      if (issuers.has(issuer.id)) ctx.addIssue({ code: 'custom', path: ['trust', 'issuers', i, 'id'], message: 'already one of the scenario\'s test issuers' });
+    });
+    const trusted = new Set([...issuers, ...(scenario.trust?.issuers.map((i) => i.id) ?? [])]);
     for (const id of Object.keys(scenario.denyList)) {
-      if (!issuers.has(id)) ctx.addIssue({ code: 'custom', path: ['denyList', id], message: `not one of the scenario's issuers (${allowed})` });
+      if (!trusted.has(id)) ctx.addIssue({ code: 'custom', path: ['denyList', id], message: `not one of the scenario's issuers (${[...trusted].map((t) => JSON.stringify(t)).join(', ')})` });
     }
     const seen = new Set<string>();
-    scenario.passengers.forEach((p, i) => {
+    scenario.passengers.forEach((entry, i) => {
+      if ('event' in entry) return;
+      const p = entry;
       const issuer = p.card?.issuer ?? p.code?.issuer;
       if (issuer !== undefined && !issuers.has(issuer)) {
         ctx.addIssue({ code: 'custom', path: ['passengers', i, p.card ? 'card' : 'code', 'issuer'], message: `not one of the scenario's issuers (${allowed})` });
       }
       const fits = p.card ? CARD_FAULTS : p.code ? CODE_FAULTS : [];
       if (p.fault !== undefined && !fits.includes(p.fault)) {
-        const what = p.card ? 'a card' : p.code ? 'a code' : 'this passenger';
+        const what = p.card ? 'a card' : p.code ? 'a code' : p.uid !== undefined ? 'a UID card' : 'this passenger';
         ctx.addIssue({ code: 'custom', path: ['passengers', i, 'fault'], message: `not a fault of ${what}${fits.length ? ` (${fits.join(', ')})` : ''}` });
       }
       if (p.again !== undefined && !seen.has(p.again)) {
         ctx.addIssue({ code: 'custom', path: ['passengers', i, 'again'], message: 'names no earlier passenger' });
       }
+      if (p.sneak) {
+        for (const field of ['expect', 'expectFare', 'expectCategory', 'expectPlace', 'expectShown'] as const) {
+          if (p[field] !== undefined) ctx.addIssue({ code: 'custom', path: ['passengers', i, field], message: 'a passenger who presents nothing makes no tap to expect this of' });
+        }
+      }
+      const refused = p.expect !== undefined && p.expect !== 'accepted' && p.expect !== 'repeat';
+      if (refused && p.expectFare !== undefined && p.expectFare !== null) {
+        ctx.addIssue({ code: 'custom', path: ['passengers', i, 'expectFare'], message: `a refused tap (${p.expect}) charges nothing: null` });
+      }
       seen.add(p.name ?? `p${i + 1}`);
     });
+    checkEvents(scenario, ctx);
   });
+
+/** Events must make sense where they fall: a stop only while the gate is a bus, no emergency turned on twice. */
+function checkEvents(scenario: { gate: { mode: GateMode; bus?: unknown }; passengers: (ScenarioPassenger | ScenarioEvent)[] }, ctx: z.RefinementCtx): void {
+  let mode = scenario.gate.mode;
+  const emergency = { contact: false, command: false };
+  for (const { entry, index } of inTimeOrder(scenario.passengers)) {
+    if (!('event' in entry)) continue;
+    if (entry.event === 'set-mode') mode = entry.mode;
+    else if (entry.event === 'stop' && scenario.gate.bus === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['passengers', index, 'event'], message: 'a stop needs a gate.bus section (operator, route, ...) to set it in' });
+    } else if (entry.event === 'stop' && mode !== 'bus') {
+      ctx.addIssue({ code: 'custom', path: ['passengers', index, 'event'], message: `a stop needs the gate in bus mode; at this time it is ${mode} (set gate.mode or add a set-mode event before)` });
+    } else if (entry.event === 'emergency') {
+      if (entry.on === emergency[entry.by]) ctx.addIssue({ code: 'custom', path: ['passengers', index, 'on'], message: `the emergency release by ${entry.by} is already ${entry.on ? 'on' : 'off'}` });
+      emergency[entry.by] = entry.on;
+    }
+  }
+}
+
+const DEFAULT_GAP_SEC = 1.5;
+
+/**
+ * The entries with their times (explicit, or 1.5 s after the previous entry),
+ * sorted by time; entries at the same second keep their order in the file.
+ */
+export function inTimeOrder<T extends { at?: number | undefined }>(entries: readonly T[]): { entry: T; index: number; at: number }[] {
+  let at = -DEFAULT_GAP_SEC;
+  const timed = entries.map((entry, index) => {
+    at = entry.at ?? at + DEFAULT_GAP_SEC;
+    return { entry, index, at };
+  });
+  return timed.sort((a, b) => a.at - b.at || a.index - b.index);
+}
 
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioPassenger = z.output<typeof passengerSchema>;
+export type ScenarioEvent = z.output<typeof eventSchema>;
 export type ProductSpec = z.output<typeof productSchema>;

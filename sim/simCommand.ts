@@ -57,11 +57,12 @@ export async function simCommand(options: { scenario?: string; journal?: string 
     const taps = run.passengers.flatMap((p) => p.outcomes).filter((o) => o.type === 'tap');
     const byReason: Record<string, number> = {};
     for (const o of taps) byReason[o.tap.reason] = (byReason[o.tap.reason] ?? 0) + 1;
-    const mismatches = run.passengers.filter((p) => p.mismatch);
+    const mismatches = [...run.passengers, ...run.events].filter((p) => p.mismatch);
     for (const p of mismatches) process.stderr.write(`mismatch: ${p.name}: ${p.mismatch}\n`);
     const summary = {
       scenario: scenario.name,
       passengers: run.passengers.length,
+      events: run.events.length,
       taps: taps.length,
       accepted: taps.filter((o) => o.tap.result === 'accepted').length,
       byReason,

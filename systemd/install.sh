@@ -31,15 +31,15 @@ done
 PREFIX=${PREFIX%/}
 
 SERVICE_USER=citygate
-GROUPS_NEEDED=(gpio i2c dialout video)
+GROUPS_NEEDED=(gpio i2c dialout video audio)
 # pcscd + libpcsclite-dev: card readers (the pcsclite module builds against the headers);
 # build-essential + python3: native modules without a prebuilt binary for the board;
 # openssl: the device's certificate request; i2c-tools: i2cdetect for the technician;
 # ffmpeg: camera frames for the v4l2 scanner.
-APT_PACKAGES=(pcscd libpcsclite-dev openssl i2c-tools ffmpeg build-essential python3 ca-certificates)
+APT_PACKAGES=(pcscd libpcsclite-dev openssl i2c-tools ffmpeg alsa-utils build-essential python3 ca-certificates)
 NODE_MIN=20.19
 # What the gate runs; tests, CI and dev tools stay in the checkout.
-SOURCES=(package.json package-lock.json tsconfig.json bin src hal sim provisioning bench docs systemd)
+SOURCES=(package.json package-lock.json tsconfig.json bin src hal sim provisioning bench docs systemd assets)
 
 OPT=$PREFIX/opt/citygate
 UNIT=$PREFIX/etc/systemd/system/citygate.service

@@ -9,6 +9,7 @@ import { MemoryDenyList } from '../src/core/denyList.js';
 import { GATE_REASONS, CONTRACT_REASONS } from '../src/core/reasons.js';
 import { ReplayGuard } from '../src/core/replayGuard.js';
 import type { GateSettings } from '../src/core/settings.js';
+import type { Tap } from '../src/core/tap.js';
 import { claimsMap, codeText, coseKeyOf, coseSign1, makeKeyPair, TestHolder, TestIssuer, type ClaimSet } from '../sim/issuer.js';
 import { ScriptedCard, VirtualCard, type ApduResponder } from '../sim/virtualCard.js';
 import {
@@ -118,8 +119,17 @@ describe('every reason code has a producer', () => {
     'card-not-supported': async () => setup().decider.decideCard(await simChannel(new ScriptedCard([sw(0x6a82)])), TRUSTED),
     'card-timeout': async () =>
       setup().decider.decideCard(new RecordingChannel(await simChannel(card()), { at: 1, error: new CardIoError('timeout', 'slow') }), TRUSTED),
+    passback: () => {
+      const { decider } = setup({ mode: 'metro-entry', metro: { station: 'JFB', passbackMin: 120, fares: undefined } });
+      decider.recordTap({ at: new Date((NOW - 60) * 1000).toISOString(), mode: 'metro-entry', result: 'accepted', issuer: es.id, subject: 'acct-1', place: { station: 'JFB' } } as Tap);
+      return decider.decideCode(code(), TRUSTED);
+    },
+    'capacity-full': () => setup({ mode: 'venue', venue: { dailyCapacity: 2 } }).decider.decideCode(code({ product: { entries: 3 } }), TRUSTED),
+    'not-allowed': () => setup({ mode: 'access', access: { allow: [], schedules: {}, visitorIssuers: [], uidCards: false } }).decider.decideCode(code(), TRUSTED),
+    'outside-schedule': () =>
+      setup({ mode: 'access', access: { allow: [{ issuer: es.id, subject: 'acct-1', schedule: 'none' }], schedules: { none: [] }, visitorIssuers: [], uidCards: false } }).decider.decideCode(code(), TRUSTED),
   };
-  const elsewhere = ['passback', 'journal-unavailable'];
+  const elsewhere = ['journal-unavailable'];
 
   it('the table covers the contract and gate reasons, less those produced elsewhere', () => {
     expect(new Set([...Object.keys(producers), ...elsewhere])).toEqual(new Set([...CONTRACT_REASONS, ...GATE_REASONS]));

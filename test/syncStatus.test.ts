@@ -7,7 +7,7 @@ import { Mosquitto } from './support/mosquitto.js';
 import { startSyncGate, type SyncGate } from './support/syncGate.js';
 import { waitFor } from './support/waitFor.js';
 
-const STATUS_FIELDS = ['gate', 'online', 'version', 'mode', 'site', 'denyList', 'trustListSeq', 'backlog', 'lastTapAt', 'clockTrusted', 'journal', 'alarms', 'hal', 'at'];
+const STATUS_FIELDS = ['gate', 'online', 'version', 'mode', 'site', 'denyList', 'trustListSeq', 'backlog', 'lastTapAt', 'clockTrusted', 'journal', 'alarms', 'hal', 'rules', 'emergency', 'emergencyPassages', 'at'];
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 const issuer = new TestIssuer('cq.yukuaima', 'ES256');
@@ -88,7 +88,7 @@ describe('status', () => {
     const watcher = await watch('STAT-1');
     const first = await watcher.client.next<Status>(watcher.topic, (s) => s.online, 'the retained online status');
     expect(Object.keys(first).sort()).toEqual([...STATUS_FIELDS].sort());
-    expect(first).toMatchObject({ gate: 'STAT-1', online: true, version: '0.1.0-test', mode: 'metro-entry', site: 'site-a', denyList: {}, trustListSeq: 0, backlog: 0, lastTapAt: null, clockTrusted: true, journal: 'ok', alarms: [] });
+    expect(first).toMatchObject({ gate: 'STAT-1', online: true, version: '0.1.0-test', mode: 'metro-entry', site: 'site-a', denyList: {}, trustListSeq: 0, backlog: 0, lastTapAt: null, clockTrusted: true, journal: 'ok', alarms: [], emergency: false, emergencyPassages: 0 });
     expect(first.at).toMatch(ISO_MS);
     expect(typeof first.hal).toBe('object');
 

@@ -65,7 +65,7 @@ describe('systemd/citygate.service', () => {
     expect(Number(one('WatchdogSec'))).toBeGreaterThan(0);
     expect(one('Restart')).toBe('always');
     expect(one('User')).toBe('citygate');
-    expect(one('SupplementaryGroups')?.split(/\s+/).sort()).toEqual(['dialout', 'gpio', 'i2c', 'video']);
+    expect(one('SupplementaryGroups')?.split(/\s+/).sort()).toEqual(['audio', 'dialout', 'gpio', 'i2c', 'video']);
     expect(one('StateDirectory')).toBe('citygate');
     expect(one('ConfigurationDirectory')).toBe('citygate');
     expect(one('ProtectSystem')).toBe('strict');

@@ -5,8 +5,11 @@ import type { CardReader } from '../../hal/cardReader.js';
 import type { Clock } from '../../hal/clock.js';
 import type { CodeScanner } from '../../hal/codeScanner.js';
 import type { Display } from '../../hal/display.js';
+import type { EmergencyContact } from '../../hal/emergencyInput.js';
+import type { LocationSource } from '../../hal/locationSource.js';
 import type { Indicators } from '../../hal/indicators.js';
 import type { PassageSensor } from '../../hal/passageSensor.js';
+import type { Speaker } from '../../hal/speaker.js';
 import type { Log } from '../core/log.js';
 import { absentDisplay, absentIndicators, absentPassage } from './absentDevices.js';
 import type { DeviceEntry, GateConfig } from './config.js';
@@ -53,6 +56,9 @@ export interface DriverRegistry {
   indicators: Record<string, Driver<Indicators>>;
   display: Record<string, Driver<Display>>;
   clock: Record<string, Driver<Clock>>;
+  emergency: Record<string, Driver<EmergencyContact>>;
+  location: Record<string, Driver<LocationSource>>;
+  speaker: Record<string, Driver<Speaker>>;
 }
 
 /** A device the gate cannot serve without (clock, barrier) did not start; the message is for the technician. */
@@ -78,6 +84,8 @@ export interface BuiltBoard {
   board: Board;
   problems: DeviceProblem[];
   health: HealthRelay;
+  /** Not the gate's: the bus rules' route and stop come from these (src/app/daemon.ts). */
+  locations: LocationSource[];
 }
 
 interface Planned<T> {
@@ -108,8 +116,9 @@ async function create<T>(p: Planned<T>, context: DriverContext): Promise<T> {
 /**
  * Build the board from the config's `devices`. Every entry is validated
  * first; then the clock and barrier must start (a gate cannot serve without
- * them), while readers, scanners, sensors, lights and display that fail are
- * left out and reported, so a gate with a dead reader still takes codes.
+ * them), while readers, scanners, sensors, lights, display, fire-alarm contact
+ * and speaker that fail are left out and reported, so a gate with a dead
+ * reader still takes codes.
  */
 export async function buildBoard(config: GateConfig, registry: DriverRegistry, log: Log, source: string): Promise<BuiltBoard> {
   const d = config.devices;
@@ -120,6 +129,9 @@ export async function buildBoard(config: GateConfig, registry: DriverRegistry, l
   const passagePlan = plan(registry.passage, d.passage, 'devices.passage', source);
   const indicatorsPlan = plan(registry.indicators, d.indicators, 'devices.indicators', source);
   const displayPlan = plan(registry.display, d.display, 'devices.display', source);
+  const emergencyPlan = d.emergency ? plan(registry.emergency, d.emergency, 'devices.emergency', source) : undefined;
+  const speakerPlan = d.speaker ? plan(registry.speaker, d.speaker, 'devices.speaker', source) : undefined;
+  const locationPlans = d.location.map((e, i) => plan(registry.location, e, `devices.location[${i}]`, source));
 
   const gateId = config.gate.gateId;
   const health = new HealthRelay();
@@ -145,6 +157,8 @@ export async function buildBoard(config: GateConfig, registry: DriverRegistry, l
     passage: (await optional('passage', passagePlan)) ?? absentPassage,
     indicators: (await optional('indicators', indicatorsPlan)) ?? absentIndicators,
     display: (await optional('display', displayPlan)) ?? absentDisplay,
+    emergency: emergencyPlan && (await optional('emergency', emergencyPlan)),
+    speaker: speakerPlan && (await optional('speaker', speakerPlan)),
   };
   for (const [i, p] of readers.entries()) {
     const reader = await optional(`reader:${i}`, p);
@@ -154,5 +168,10 @@ export async function buildBoard(config: GateConfig, registry: DriverRegistry, l
     const scanner = await optional(`scanner:${i}`, p);
     if (scanner) board.scanners.push(scanner);
   }
-  return { board, problems, health };
+  const locations: LocationSource[] = [];
+  for (const [i, p] of locationPlans.entries()) {
+    const location = await optional(`location:${i}`, p);
+    if (location) locations.push(location);
+  }
+  return { board, problems, health, locations };
 }

@@ -40,8 +40,13 @@ export const configSchema = z.strictObject({
       indicators: deviceEntry.default(simDevice),
       display: deviceEntry.default(simDevice),
       clock: deviceEntry.default({ driver: 'system' }),
+      /** Fitted on some gates only: absent means none. */
+      emergency: deviceEntry.optional(),
+      speaker: deviceEntry.optional(),
+      /** Where a bus is: GPS receivers and the driver's console. */
+      location: z.array(deviceEntry).default([]),
     })
-    .default({ readers: [], scanners: [], barrier: simDevice, passage: simDevice, indicators: simDevice, display: simDevice, clock: { driver: 'system' } }),
+    .default({ readers: [], scanners: [], barrier: simDevice, passage: simDevice, indicators: simDevice, display: simDevice, clock: { driver: 'system' }, location: [] }),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).default({ level: 'info' }),
   /** Prometheus endpoint; loopback only (port 0: any free port, logged at start). */
   metrics: z

@@ -9,6 +9,7 @@ import { buildBoard, type DriverRegistry } from './boardBuilder.js';
 import { loadConfig, type GateConfig } from './config.js';
 import { InputError } from './settingsSchema.js';
 import { readInputText } from './inputFile.js';
+import { feedLocations } from './locationFeed.js';
 import { GateMetrics } from './metrics.js';
 import { modeOverride, saveModeOverride } from './modeOverride.js';
 import { loadTrustFile, TrustFile } from './trustFile.js';
@@ -46,7 +47,7 @@ export async function startGate(configPath: string, registry: DriverRegistry, en
     throw new InputError(`cannot create the state directory ${state}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const tls = config.sync?.tls ? { ca: readPem(config.sync.tls.ca, 'CA certificate'), cert: readPem(config.sync.tls.cert, 'client certificate'), key: readPem(config.sync.tls.key, 'client key') } : undefined;
-  const { board, problems, health } = await buildBoard(config, registry, log, configPath);
+  const { board, problems, health, locations } = await buildBoard(config, registry, log, configPath);
   const denyList = DenyListStore.open(join(state, 'denylist'));
   const parts = assembleGate({ board, settings: { ...settings, site }, trust: loadTrustFile(config.paths.trust), denyList, journalPath: join(state, 'journal.db'), log });
   const trust = new TrustFile(config.paths.trust, parts.journal, parts.decider);
@@ -65,6 +66,7 @@ export async function startGate(configPath: string, registry: DriverRegistry, en
   await parts.gate.start();
   for (const problem of problems) parts.gate.reportDevice(problem.device, false, problem.detail);
   health.attach((device, healthy, detail) => parts.gate.reportDevice(device, healthy, detail));
+  const stopLocations = await feedLocations(locations, parts.decider, parts.gate, log);
   let fleet: FleetLink | undefined;
   if (config.sync) {
     const sync = config.sync;
@@ -86,6 +88,7 @@ export async function startGate(configPath: string, registry: DriverRegistry, en
     stop() {
       stopping ??= (async () => {
         await parts.gate.stop();
+        await stopLocations();
         await fleet?.stop();
         await metrics.close();
         parts.journal.close();

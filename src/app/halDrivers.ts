@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { createAplaySpeaker, aplaySpeakerSettingsSchema, type AplaySpeakerSettings } from '../../hal/audio/aplaySpeaker.js';
 import type { Barrier } from '../../hal/barrier.js';
 import { NodeWebcamScanner, nodeWebcamOptionsSchema, type NodeWebcamOptions } from '../../hal/camera/nodeWebcamScanner.js';
 import { V4l2CameraScanner, v4l2CameraOptionsSchema, type V4l2CameraOptions } from '../../hal/camera/v4l2CameraScanner.js';
@@ -6,12 +7,18 @@ import type { CardReader } from '../../hal/cardReader.js';
 import type { Clock } from '../../hal/clock.js';
 import type { CodeScanner } from '../../hal/codeScanner.js';
 import type { Display } from '../../hal/display.js';
+import { BusConsole, busConsoleOptionsSchema, type BusConsoleOptions } from '../../hal/busConsole.js';
+import type { EmergencyContact } from '../../hal/emergencyInput.js';
+import { NmeaGps, nmeaGpsOptionsSchema, type NmeaGpsOptions } from '../../hal/gps/nmeaGps.js';
+import type { LocationSource } from '../../hal/locationSource.js';
 import type { Indicators } from '../../hal/indicators.js';
 import type { PassageSensor } from '../../hal/passageSensor.js';
+import type { Speaker } from '../../hal/speaker.js';
 import { PcscCardReader, type PcscReaderOptions } from '../../hal/pcsc/pcscCardReader.js';
 import { SerialScanner, serialScannerOptionsSchema, type SerialScannerOptions } from '../../hal/serialScanner.js';
 import { HEADER_CHIP_LABELS } from '../../hal/gpio/chipBase.js';
 import { createGpioBarrier, type GpioBarrierSettings } from '../../hal/gpio/barrier.js';
+import { createGpioEmergencyContact } from '../../hal/gpio/emergencyContact.js';
 import type { GpioContext } from '../../hal/gpio/gpioContext.js';
 import { openGpioPort, type GpioPort } from '../../hal/gpio/gpioPort.js';
 import { createGpioIndicators, type GpioIndicatorSettings } from '../../hal/gpio/indicators.js';
@@ -47,6 +54,11 @@ const gpioPassage = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('beams'), entry: inputPin, exit: inputPin, ...chip }),
   z.strictObject({ kind: z.literal('controller'), passage: inputPin, tailgate: inputPin.optional(), ...chip }),
 ]);
+/** The fire-alarm loop (docs/hardware-gpio-i2c.md): high = loop open = emergency, so not active-low. */
+const gpioEmergency = z.strictObject({
+  input: z.strictObject({ bcm: bcm.default(16), activeLow: z.boolean().default(false), debounceMs: z.number().int().min(0).max(1000).default(50) }).prefault({}),
+  ...chip,
+});
 const oled = z.strictObject({
   bus: z.number().int().min(0).max(20).default(1),
   address: z.number().int().min(0x03).max(0x77).default(0x3c),
@@ -127,6 +139,22 @@ export function createHalDrivers() {
         settings: gpioPassage,
         create: async (s: z.output<typeof gpioPassage>, c: DriverContext) => createGpioPassageSensor(s as GpioPassageSettings, await gpio(s, c, 'passage')),
       } satisfies Driver<PassageSensor>,
+    },
+    location: {
+      'nmea-gps': { settings: nmeaGpsOptionsSchema, create: async (s: NmeaGpsOptions) => new NmeaGps(s) } satisfies Driver<LocationSource>,
+      'bus-console': { settings: busConsoleOptionsSchema, create: async (s: BusConsoleOptions) => new BusConsole(s) } satisfies Driver<LocationSource>,
+    },
+    emergency: {
+      gpio: {
+        settings: gpioEmergency,
+        create: async (s: z.output<typeof gpioEmergency>, c: DriverContext) => createGpioEmergencyContact(s, await gpio(s, c, 'emergency')),
+      } satisfies Driver<EmergencyContact>,
+    },
+    speaker: {
+      aplay: {
+        settings: aplaySpeakerSettingsSchema,
+        create: async (s: AplaySpeakerSettings, c: DriverContext) => createAplaySpeaker(s, (healthy, detail) => c.health.report('speaker', healthy, detail)),
+      } satisfies Driver<Speaker>,
     },
     display: {
       i2c: {

@@ -42,6 +42,8 @@ export class GateMetrics {
         for (const [device, health] of Object.entries(gate.deviceHealth())) this.set({ device }, health.healthy ? 1 : 0);
       },
     });
+    new Gauge({ name: 'citygate_emergency', help: '1 while the barrier is held open for evacuation', registers: [this.registry], collect() { this.set(gate.emergency() ? 1 : 0); } });
+    new Gauge({ name: 'citygate_emergency_passages', help: 'Passages counted during emergency releases since start', registers: [this.registry], collect() { this.set(gate.emergencyPassages()); } });
     new Gauge({ name: 'citygate_journal_working', help: '1 while journal commits succeed', registers: [this.registry], collect() { this.set(gate.journalWorking() ? 1 : 0); } });
     gate.onOutcome((outcome) => {
       if (outcome.type === 'tap') {

@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { CATEGORIES } from '../core/credentials/credential.js';
 import { isTimeZone } from '../core/policy/localTime.js';
 import { DEFAULT_TIMEZONE, DEFAULT_TIMINGS, MODES, type GateSettings } from '../core/settings.js';
+import { accessibilitySchema } from './rules/accessibilitySchema.js';
+import { accessSchema } from './rules/accessSchema.js';
+import { busSchema } from './rules/busSchema.js';
+import { metroSchema } from './rules/metroSchema.js';
+import { venueSchema } from './rules/venueSchema.js';
 
 const fen = z.number().int().min(0);
 
@@ -24,6 +29,17 @@ export const gateSettingsSchema = z
     apduTimeoutMs: z.number().int().min(50).max(10_000).default(DEFAULT_TIMINGS.apduTimeoutMs),
     cardsWhenClockUntrusted: z.boolean().default(true),
     timezone: z.string().refine(isTimeZone, 'an IANA time zone such as Asia/Shanghai').default(DEFAULT_TIMEZONE),
+    accessibility: accessibilitySchema.optional(),
+    venue: venueSchema.optional(),
+    access: accessSchema.optional(),
+    bus: busSchema.optional(),
+    metro: metroSchema.optional(),
+  })
+  .superRefine((g, context) => {
+    // Without its allow-list an access gate would let nobody through: say so at start, not at the first tap.
+    if (g.mode === 'access' && g.access === undefined) {
+      context.addIssue({ code: 'custom', path: ['access'], message: 'mode access needs an access section: {allow: [...], schedules: {...}, visitorIssuers: [...], uidCards: false}' });
+    }
   })
   .transform(
     (g): GateSettings => ({
@@ -40,6 +56,11 @@ export const gateSettingsSchema = z
       apduTimeoutMs: g.apduTimeoutMs,
       cardsWhenClockUntrusted: g.cardsWhenClockUntrusted,
       timezone: g.timezone,
+      accessibility: g.accessibility,
+      venue: g.venue,
+      access: g.access,
+      bus: g.bus,
+      metro: g.metro,
     }),
   );
 

@@ -2,19 +2,29 @@ import type { CardChannel } from '../../hal/cardReader.js';
 import type { DisplayLine } from '../../hal/display.js';
 import { CardVerifier } from './credentials/cardVerifier.js';
 import { CodeVerifier } from './credentials/codeVerifier.js';
-import type { Credential, Product } from './credentials/credential.js';
+import type { Credential, CredentialKind, Product } from './credentials/credential.js';
 import type { TrustStore } from './credentials/trustList.js';
 import type { DenyList } from './denyList.js';
 import { asIdentified, Refusal, refuse, type Identity, type RefusalReason } from './reasons.js';
 import type { ReplayGuard } from './replayGuard.js';
 import type { ModeRules, Place } from './policy/modeRules.js';
 import { rulesForMode } from './policy/rulesForMode.js';
+import { windowNote } from './policy/windowNote.js';
 import type { GateMode, GateSettings } from './settings.js';
 import type { Tap } from './tap.js';
 
 export type Decision =
   | { result: 'accepted'; reason: 'ok'; credential: Credential; fare: number | undefined; passages: number; note: DisplayLine[] | undefined }
-  | { result: 'refused'; reason: RefusalReason; detail: string; identity: Identity | undefined };
+  | {
+      result: 'refused';
+      reason: RefusalReason;
+      detail: string;
+      identity: Identity | undefined;
+      /** What the passenger reads under the reason (a ticket's time slot). */
+      note?: DisplayLine[];
+      /** The credential's kind where it was read before the refusal (a UID card's tap is kind `uid`). */
+      kind?: CredentialKind;
+    };
 
 export interface DecisionTime {
   nowMs: number;
@@ -75,13 +85,18 @@ export class Decider {
   }
 
   async decideCard(channel: CardChannel, time: DecisionTime): Promise<Decision> {
+    let kind: CredentialKind | undefined;
     try {
       if (!time.clockTrusted && !this.settings.cardsWhenClockUntrusted) refuse('clock-untrusted', 'wall time is not trusted and cards are set to depend on it');
       const s = this.settings;
-      const credential = await this.cards.verify(channel, { nowMs: time.nowMs, skewSec: s.skewSec, gateId: s.gateId, apduTimeoutMs: s.apduTimeoutMs });
+      // UID cards only where an allow-list gives them meaning: never in a mode that admits any verified card.
+      const uidCards = s.mode === 'access' && s.access?.uidCards === true;
+      const credential = await this.cards.verify(channel, { nowMs: time.nowMs, skewSec: s.skewSec, gateId: s.gateId, apduTimeoutMs: s.apduTimeoutMs, uidCards });
+      kind = credential.kind;
       return this.applyRules(credential, time);
     } catch (error) {
-      return refusalOf(error);
+      const refusal = refusalOf(error);
+      return refusal.result === 'refused' && kind !== undefined ? { ...refusal, kind } : refusal;
     }
   }
 
@@ -96,7 +111,7 @@ export class Decider {
       const product = credential.product;
       if (product?.site !== undefined && s.site !== undefined && product.site !== s.site) refuse('wrong-site', `ticket for site ${product.site}, this is ${s.site}`);
       if (product?.zone !== undefined && s.zone !== undefined && product.zone !== s.zone) refuse('wrong-zone', `ticket for zone ${product.zone}, this is ${s.zone}`);
-      checkWindow(product, time.nowMs / 1000, s.skewSec);
+      checkWindow(product, time.nowMs, s);
       if (product?.entries === 0) refuse('entries-used', 'the ticket allows no entries');
       if (!s.categories.includes(credential.category)) refuse('category-not-allowed', `${credential.category} holders may not pass this gate`);
       if (credential.replay && this.replay.seen(credential.replay.key, time.nowMs)) refuse('replayed', `code already used at this gate`);
@@ -106,10 +121,11 @@ export class Decider {
   }
 }
 
-/** The product's valid window (a ticket's time slot), with the same skew as the credential's own times. */
-function checkWindow(product: Product | undefined, nowSec: number, skewSec: number): void {
-  if (product?.from !== undefined && nowSec < product.from - skewSec) refuse('outside-window', `ticket valid from ${product.from}`);
-  if (product?.until !== undefined && nowSec >= product.until + skewSec) refuse('outside-window', `ticket valid until ${product.until}`);
+/** The product's valid window (a ticket's time slot), with the same skew as the credential's own times; a refusal shows the slot. */
+function checkWindow(product: Product | undefined, nowMs: number, s: GateSettings): void {
+  const nowSec = nowMs / 1000;
+  if (product?.from !== undefined && nowSec < product.from - s.skewSec) refuse('outside-window', `ticket valid from ${product.from}`, windowNote(product, nowMs, s.timezone));
+  if (product?.until !== undefined && nowSec >= product.until + s.skewSec) refuse('outside-window', `ticket valid until ${product.until}`, windowNote(product, nowMs, s.timezone));
 }
 
 function settle(decide: () => Decision): Decision {
@@ -125,6 +141,6 @@ function settle(decide: () => Decision): Decision {
  * still be a clean `malformed` for the passenger, with the error kept for the log.
  */
 function refusalOf(error: unknown): Decision {
-  if (error instanceof Refusal) return { result: 'refused', reason: error.reason, detail: error.detail, identity: error.identity };
+  if (error instanceof Refusal) return { result: 'refused', reason: error.reason, detail: error.detail, identity: error.identity, note: error.note };
   return { result: 'refused', reason: 'malformed', detail: `unexpected: ${(error as Error)?.stack ?? String(error)}`, identity: undefined };
 }

@@ -3,16 +3,21 @@ import type { CardChannel, CardReaderEvent } from '../../hal/cardReader.js';
 import type { TimerHandle } from '../../hal/clock.js';
 import type { CodeScannerEvent } from '../../hal/codeScanner.js';
 import type { DisplayLine } from '../../hal/display.js';
+import type { EmergencyContact, EmergencyContactEvent } from '../../hal/emergencyInput.js';
 import type { PassageEvent } from '../../hal/passageSensor.js';
+import type { PromptId } from '../../hal/speaker.js';
 import type { Decider, Decision } from './decider.js';
-import type { Journal } from './journal.js';
+import type { GateEventType, Journal } from './journal.js';
 import type { Log } from './log.js';
-import { acceptScreen, IDLE_SCREEN, refusalScreen } from './messages.js';
+import { acceptScreen, EMERGENCY_SCREEN, IDLE_SCREEN, refusalScreen } from './messages.js';
 import type { ReplayGuard } from './replayGuard.js';
 import type { GateMode, GateSettings } from './settings.js';
 import type { Tap, TapDraft, TapKind } from './tap.js';
 
 export type GateState = 'idle' | 'reading' | 'deciding' | 'open';
+
+/** Journal meta key holding a commanded emergency release across restarts. */
+const EMERGENCY_COMMAND_KEY = 'emergency_command';
 
 /** What became of one presentation. */
 export type Outcome =
@@ -50,7 +55,8 @@ export interface GateParts {
  * deciding to the barrier and the journal. The barrier command goes out before
  * the journal commit, and a tap is reported only once it is committed. Each
  * accepted tap grants passages; the barrier stays open until they are used or
- * the open timeout runs out.
+ * the open timeout runs out. An emergency release (fire-alarm contact or fleet
+ * command) holds it open instead, counting every passage, until released.
  */
 export class Gate {
   private state: GateState = 'idle';
@@ -65,6 +71,12 @@ export class Gate {
   private readonly alarmListeners: ((alarm: Alarm) => void)[] = [];
   private readonly usedListeners: ((used: UsedCredential) => void)[] = [];
   private readonly devices = new Map<string, DeviceHealth>();
+  /** Emergency release: held while the fire-alarm contact or a fleet command says so (docs/modes.md). */
+  private emergencyByContact = false;
+  private emergencyByCommand = false;
+  private emergencyPassageCount = 0;
+  private emergencyPassagesAtStart = 0;
+  private readonly emergencyListeners: ((active: boolean) => void)[] = [];
 
   constructor(private readonly parts: GateParts) {}
 
@@ -79,6 +91,43 @@ export class Gate {
 
   onAlarm(listener: (alarm: Alarm) => void): void {
     this.alarmListeners.push(listener);
+  }
+
+  /** The emergency release starting (true) or ending (false). */
+  onEmergency(listener: (active: boolean) => void): void {
+    this.emergencyListeners.push(listener);
+  }
+
+  /** True while the barrier is held open for evacuation. */
+  /** The current mode's live figures (a venue's count today), for the fleet's status. */
+  modeFigures(): Record<string, unknown> {
+    return this.parts.decider.modeRules().live();
+  }
+
+  emergency(): boolean {
+    return this.emergencyByContact || this.emergencyByCommand;
+  }
+
+  /** Passages counted while the barrier was held open, since the gate started. */
+  emergencyPassages(): number {
+    return this.emergencyPassageCount;
+  }
+
+  /**
+   * A signed fleet command starts (true) or ends (false) the emergency
+   * release. Ending it lifts the command's hold only: an open fire-alarm
+   * contact keeps the barrier open, and this throws so that the command is
+   * answered as refused.
+   */
+  commandEmergency(active: boolean): void {
+    this.setEmergency(() => (this.emergencyByCommand = active), 'command');
+    // Kept for a restart: a gate that reboots during an evacuation must not close on the people leaving.
+    try {
+      this.parts.journal.setMetaValue(EMERGENCY_COMMAND_KEY, active ? 'on' : 'off');
+    } catch (error) {
+      this.parts.log.error({ err: error }, 'emergency command not kept for a restart');
+    }
+    if (!active && this.emergencyByContact) throw new Error('the fire-alarm contact is still open: the barrier stays held open until it closes');
   }
 
   /** Single-use credentials as their taps commit, for sharing with the other gates of the site. */
@@ -107,8 +156,10 @@ export class Gate {
 
   /** Open for one passage without a tap: a fleet command for a passenger staff have let through. */
   remoteOpen(): void {
+    if (this.emergency()) return;
     this.parts.log.info({}, 'barrier opened by command');
     this.grantPassages(1);
+    this.say('accept');
     if (!this.busy) this.setState('open');
   }
 
@@ -118,8 +169,12 @@ export class Gate {
 
   async start(): Promise<void> {
     const { board } = this.parts;
-    await board.barrier.close();
-    this.show(IDLE_SCREEN);
+    // An evacuation under way when the gate (re)starts goes on without the barrier closing in between.
+    if (board.emergency) await this.startContact(board.emergency);
+    if (this.parts.journal.metaValue(EMERGENCY_COMMAND_KEY) === 'on') this.setEmergency(() => (this.emergencyByCommand = true), 'command');
+    if (!this.emergency()) await board.barrier.close();
+    // Asked again: the loop may have opened while the barrier was closing.
+    if (!this.emergency()) this.show(IDLE_SCREEN);
     for (const [i, reader] of board.readers.entries()) await reader.start((event) => this.onReaderEvent(`reader:${i}`, event));
     for (const [i, scanner] of board.scanners.entries()) await scanner.start((event) => this.onScannerEvent(`scanner:${i}`, event));
     await board.passage.start((event) => this.onPassage(event));
@@ -130,9 +185,11 @@ export class Gate {
     for (const reader of board.readers) await reader.stop();
     for (const scanner of board.scanners) await scanner.stop();
     await board.passage.stop();
+    await board.emergency?.stop();
     await this.queue;
     this.openTimer?.cancel();
-    await board.barrier.close();
+    // Stopping the software does not end an evacuation: the barrier stays as it is.
+    if (!this.emergency()) await board.barrier.close();
   }
 
   /** Resolves once every presentation so far has been handled. */
@@ -158,6 +215,53 @@ export class Gate {
   private onScannerEvent(device: string, event: CodeScannerEvent): void {
     if (event.type === 'code') void this.presentCode(event.text);
     else this.reportDevice(device, event.healthy, event.detail);
+  }
+
+  private async startContact(contact: EmergencyContact): Promise<void> {
+    try {
+      await contact.start((event) => this.onContactEvent(event));
+    } catch (error) {
+      this.reportDevice('emergency', false, `the fire-alarm contact did not start: ${(error as Error).message}`);
+    }
+  }
+
+  private onContactEvent(event: EmergencyContactEvent): void {
+    if (event.type === 'health') this.reportDevice('emergency', event.healthy, event.detail);
+    else this.setEmergency(() => (this.emergencyByContact = event.active), 'contact');
+  }
+
+  /** Apply a change to one of the two holds; the barrier follows when the emergency as a whole starts or ends. */
+  private setEmergency(change: () => void, source: 'contact' | 'command'): void {
+    const before = this.emergency();
+    change();
+    const active = this.emergency();
+    if (active === before) return;
+    if (active) this.startEmergency(source);
+    else this.endEmergency(source);
+    for (const listener of this.emergencyListeners) listener(active);
+  }
+
+  private startEmergency(source: 'contact' | 'command'): void {
+    const { barrier, indicators } = this.parts.board;
+    this.parts.log.warn({ source }, 'emergency release: barrier held open');
+    this.openTimer?.cancel();
+    this.openTimer = undefined;
+    this.credits = 0;
+    this.emergencyPassagesAtStart = this.emergencyPassageCount;
+    this.event('emergency-start', { source });
+    this.device(barrier.open());
+    this.device(indicators.light('green'));
+    this.device(indicators.tone('attention'));
+    this.show(EMERGENCY_SCREEN);
+    this.say('emergency');
+    this.setState('open');
+  }
+
+  private endEmergency(source: 'contact' | 'command'): void {
+    const passages = this.emergencyPassageCount - this.emergencyPassagesAtStart;
+    this.parts.log.warn({ source, passages }, 'emergency release ended');
+    this.event('emergency-end', { source, passages });
+    this.closeBarrier();
   }
 
   /** A device's health as its driver reports it, or as the daemon found it at start. */
@@ -204,7 +308,7 @@ export class Gate {
       // The card is let go only after barrier and journal: releasing it is not on the passenger's clock.
       if (p.kind === 'card') await p.channel.release();
       this.busy = false;
-      this.setState(this.credits > 0 ? 'open' : 'idle');
+      this.setState(this.credits > 0 || this.emergency() ? 'open' : 'idle');
     }
   }
 
@@ -229,13 +333,13 @@ export class Gate {
   private open(decision: Extract<Decision, { result: 'accepted' }>, p: Presentation): number {
     this.grantPassages(decision.passages);
     const latencyMs = round(this.parts.board.clock.monotonic() - p.atMono);
-    this.signal('accept', acceptScreen(decision.credential.category, decision.fare));
+    this.signal('accept', [...acceptScreen(decision.credential.category, decision.fare), ...(decision.note ?? [])], `category-${decision.credential.category}`);
     return latencyMs;
   }
 
   private refuse(decision: Extract<Decision, { result: 'refused' }>, draft: TapDraft): Outcome {
     this.parts.log.info({ reason: decision.reason, detail: decision.detail }, 'refused');
-    this.signal('refuse', refusalScreen(decision.reason));
+    this.signal('refuse', [...refusalScreen(decision.reason), ...(decision.note ?? [])], 'refuse');
     const committed = this.commit(draft, undefined);
     return 'error' in committed ? this.unjournaled(draft, committed.error) : this.published(committed.tap, undefined);
   }
@@ -249,7 +353,7 @@ export class Gate {
   }
 
   private unjournaled(draft: TapDraft, error: string): Outcome {
-    this.signal('refuse', refusalScreen('journal-unavailable'));
+    this.signal('refuse', refusalScreen('journal-unavailable'), 'refuse');
     return { type: 'unjournaled', draft, error };
   }
 
@@ -269,7 +373,8 @@ export class Gate {
 
   private draft(p: Presentation, decision: Decision): TapDraft {
     const { board, settings } = this.parts;
-    const kind: TapKind = p.kind;
+    // A card read by its UID alone is journaled as kind `uid`.
+    const kind: TapKind = (decision.result === 'accepted' ? decision.credential.kind : decision.kind) ?? p.kind;
     const base = {
       at: new Date(p.atWall).toISOString(),
       mode: settings.mode,
@@ -285,7 +390,9 @@ export class Gate {
     return { ...base, issuer: who?.issuer ?? null, subject: who?.subject ?? null, category: who?.category ?? null, result: 'refused', reason: decision.reason, fare: null, product: null };
   }
 
+  /** During an emergency release the barrier is open already and nothing is counted against a ticket. */
   private grantPassages(passages: number): void {
+    if (this.emergency()) return;
     const { barrier } = this.parts.board;
     this.credits += passages;
     if (barrier.state() !== 'open') this.device(barrier.open());
@@ -293,24 +400,54 @@ export class Gate {
   }
 
   private revokePassages(passages: number): void {
+    if (this.emergency()) return;
     this.credits = Math.max(0, this.credits - passages);
     if (this.credits === 0) this.closeBarrier();
   }
 
   private onPassage(event: PassageEvent): void {
+    if (this.emergency()) return this.emergencyPassage(event);
     if (event.type === 'tailgate' || this.credits === 0) {
       this.alarm({ type: 'tailgate' });
       this.device(this.parts.board.indicators.tone('alarm'));
+      this.event('tailgate', { sensor: event.type, creditsLeft: this.credits });
       return;
     }
     this.credits--;
     if (this.credits === 0) this.closeBarrier();
-    else this.restartOpenTimer();
+    else this.admitNext();
+  }
+
+  /**
+   * Passages left: the barrier is commanded again for the next person. A
+   * turnstile (pulse mode) takes one pulse per person; a level barrier is
+   * open already and stays so.
+   */
+  private admitNext(): void {
+    this.device(this.parts.board.barrier.open());
+    this.restartOpenTimer();
+  }
+
+  /**
+   * Counted and journaled, never an alarm; the barrier is commanded again so
+   * that a turnstile lets the next one through. A sensor's tailgate event is a
+   * second person through on one opening, so it counts too (the row says which).
+   */
+  private emergencyPassage(event: PassageEvent): void {
+    this.emergencyPassageCount++;
+    this.event('emergency-passage', { sensor: event.type, passages: this.emergencyPassageCount - this.emergencyPassagesAtStart });
+    this.device(this.parts.board.barrier.open());
+  }
+
+  /** A wide lane waits longer for its passenger: twice the gate's open time unless the operator set its own. */
+  private openTimeoutMs(): number {
+    const { openTimeoutMs, accessibility } = this.parts.settings;
+    return accessibility?.wideLane ? (accessibility.openTimeoutMs ?? 2 * openTimeoutMs) : openTimeoutMs;
   }
 
   private restartOpenTimer(): void {
     this.openTimer?.cancel();
-    this.openTimer = this.parts.board.clock.setTimer(this.parts.settings.openTimeoutMs, () => {
+    this.openTimer = this.parts.board.clock.setTimer(this.openTimeoutMs(), () => {
       this.parts.log.info({ unused: this.credits }, 'open timeout: nobody passed');
       this.credits = 0;
       this.closeBarrier();
@@ -338,15 +475,36 @@ export class Gate {
     }
   }
 
-  private signal(kind: 'accept' | 'refuse', lines: DisplayLine[]): void {
+  /** Light, tone, screen and voice for one decision; while the barrier is held open for evacuation, the emergency screen stays. */
+  private signal(kind: 'accept' | 'refuse', lines: DisplayLine[], prompt: PromptId): void {
+    if (this.emergency()) return;
     const { indicators } = this.parts.board;
     this.device(indicators.light(kind === 'accept' ? 'green' : 'red'));
-    this.device(indicators.tone(kind));
+    // Clear tones: the long tone for acceptance, which a hard-of-hearing passenger hears where the short click is lost.
+    this.device(indicators.tone(kind === 'accept' && this.parts.settings.accessibility?.clearTones ? 'attention' : kind));
     this.show(lines);
+    this.say(prompt);
   }
 
   private show(lines: readonly DisplayLine[]): void {
-    this.device(this.parts.board.display.show(lines));
+    const large = this.parts.settings.accessibility?.largeText === true;
+    this.device(this.parts.board.display.show(lines, large ? { large } : {}));
+  }
+
+  private say(prompt: PromptId): void {
+    const { speaker } = this.parts.board;
+    if (speaker) this.device(speaker.say(prompt));
+  }
+
+  /** A gate event in the journal; a disk that refuses it is the same alarm as for a tap. */
+  private event(type: GateEventType, detail: Record<string, unknown>): void {
+    try {
+      this.parts.journal.appendEvent(type, detail, new Date(this.parts.board.clock.now()).toISOString());
+    } catch (error) {
+      const message = (error as Error).message;
+      this.journalHealthy = false;
+      this.alarm({ type: 'journal-unavailable', error: message });
+    }
   }
 
   /** Device commands are not awaited on the tap path; a failing device raises an alarm, not an exception. */

@@ -22,6 +22,9 @@ const REFUSAL_TEXT: Record<RefusalReason, DisplayLine> = {
   'card-auth-failed': { zh: '卡片验证失败，请咨询工作人员', en: 'Card check failed, please ask staff' },
   'card-not-supported': { zh: '不支持此卡', en: 'Card not supported' },
   'card-timeout': { zh: '读卡超时，请重试', en: 'Card read timed out, try again' },
+  'capacity-full': { zh: '今日名额已满', en: 'Full for today' },
+  'not-allowed': { zh: '无通行权限，请咨询工作人员', en: 'Not authorised, please ask staff' },
+  'outside-schedule': { zh: '当前时段不可通行', en: 'Not allowed at this time' },
   passback: { zh: '请勿重复进站', en: 'Already entered' },
   'clock-untrusted': { zh: '设备时间异常，请刷卡', en: 'Gate clock fault, use your card' },
   'journal-unavailable': { zh: '设备故障，请咨询工作人员', en: 'Gate fault, please ask staff' },
@@ -39,9 +42,47 @@ const CATEGORY_TEXT: Record<Category, DisplayLine> = {
 
 export const IDLE_SCREEN: readonly DisplayLine[] = [{ zh: '请刷卡或扫码', en: 'Tap card or scan code' }];
 
+/** While the emergency release holds the barrier open. */
+export const EMERGENCY_SCREEN: readonly DisplayLine[] = [{ zh: '紧急疏散 请通行', en: 'Emergency: exit freely' }];
+
 export function refusalScreen(reason: RefusalReason): DisplayLine[] {
   return [{ zh: '禁止通行', en: 'Refused' }, REFUSAL_TEXT[reason]];
 }
+
+/** A ticket's entry slot within one day, local times "HH:MM"; either end may be open. */
+export function entrySlotLine(from: string | undefined, until: string | undefined): DisplayLine {
+  if (from !== undefined && until !== undefined) return { zh: `入场时段 ${from}–${until}`, en: `Entry ${from}–${until}` };
+  if (from !== undefined) return { zh: `入场时段 ${from} 起`, en: `Entry from ${from}` };
+  return { zh: `入场时段 ${until} 止`, en: `Entry until ${until}` };
+}
+
+/** A ticket or pass valid over several days, local dates "YYYY-MM-DD"; either end may be open. */
+export function validDatesLine(from: string | undefined, until: string | undefined): DisplayLine {
+  if (from !== undefined && until !== undefined) return { zh: `有效期 ${from}–${until}`, en: `Valid ${from}–${until}` };
+  if (from !== undefined) return { zh: `有效期 ${from} 起`, en: `Valid from ${from}` };
+  return { zh: `有效期至 ${until}`, en: `Valid until ${until}` };
+}
+
+/** A venue's places left today, after this admission. */
+export function placesLeftLine(remaining: number): DisplayLine {
+  return { zh: `今日余量 ${remaining}`, en: `Places left today ${remaining}` };
+}
+
+/** A group ticket: how many may pass on it. */
+export function groupLine(passages: number): DisplayLine {
+  return { zh: `${passages} 人通行`, en: `${passages} people may pass` };
+}
+
+export const VISITOR_LINE: DisplayLine = { zh: '访客', en: 'Visitor' };
+
+/** Why a fare is below the base fare, under the fare, so that the driver can check a concession. */
+export const FARE_NOTE_TEXT = {
+  free: { zh: '免费乘车', en: 'Free ride' },
+  half: { zh: '半价', en: 'Half fare' },
+  reduced: { zh: '优惠票价', en: 'Reduced fare' },
+  offPeak: { zh: '平峰优惠', en: 'Off-peak concession' },
+  transfer: { zh: '换乘优惠', en: 'Transfer discount' },
+} as const satisfies Record<string, DisplayLine>;
 
 export function acceptScreen(category: Category, fare: number | undefined): DisplayLine[] {
   const lines: DisplayLine[] = [{ zh: '请通行', en: 'Please pass' }, CATEGORY_TEXT[category]];

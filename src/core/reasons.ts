@@ -1,3 +1,5 @@
+import type { DisplayLine } from '../../hal/display.js';
+
 /**
  * The `reason` of a tap. The first block is the contract of DESIGN.md §2 with
  * issuers and fleet ops; the second block is this gate's own additions. A code
@@ -32,6 +34,12 @@ export const GATE_REASONS = [
   'card-not-supported',
   /** The reader or card did not answer in time. */
   'card-timeout',
+  /** The venue admitted as many passages today as it may (a group is refused whole, never split). */
+  'capacity-full',
+  /** An access gate: the holder is not on the allow-list and is no visitor of this site. */
+  'not-allowed',
+  /** An access gate: the holder is on the allow-list, but not for this time of the week. */
+  'outside-schedule',
 ] as const;
 
 export type Reason = (typeof CONTRACT_REASONS)[number] | (typeof GATE_REASONS)[number];
@@ -44,21 +52,25 @@ export interface Identity {
   category: string;
 }
 
-/** A credential or a rule said no. `detail` is for logs and technicians, never shown to passengers. */
+/**
+ * A credential or a rule said no. `detail` is for logs and technicians, never
+ * shown to passengers; `note` is, under the reason (a ticket's time slot).
+ */
 export class Refusal extends Error {
   identity: Identity | undefined;
 
   constructor(
     readonly reason: RefusalReason,
     readonly detail: string,
+    readonly note?: DisplayLine[],
   ) {
     super(`${reason}: ${detail}`);
     this.name = 'Refusal';
   }
 }
 
-export function refuse(reason: RefusalReason, detail: string): never {
-  throw new Refusal(reason, detail);
+export function refuse(reason: RefusalReason, detail: string, note?: DisplayLine[]): never {
+  throw new Refusal(reason, detail, note);
 }
 
 /** Run a check on a credential whose signature verified; a refusal from it names the holder. */

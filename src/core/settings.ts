@@ -1,4 +1,8 @@
 import type { Category } from './credentials/credential.js';
+import type { AccessSettings } from './policy/accessRules.js';
+import type { BusSettings } from './policy/busRules.js';
+import type { MetroSettings } from './policy/metroRules.js';
+import type { VenueSettings } from './policy/venueRules.js';
 
 export const MODES = ['bus', 'metro-entry', 'metro-exit', 'venue', 'access'] as const;
 export type GateMode = (typeof MODES)[number];
@@ -33,6 +37,26 @@ export interface GateSettings {
   cardsWhenClockUntrusted: boolean;
   /** IANA zone for what people mean by a time of day: off-peak hours, opening times, "today". */
   timezone: string;
+  /** Route, stop, fares and transfers of a bus validator (docs/modes.md, "Bus"); required in mode bus. */
+  bus?: BusSettings;
+  /** Station and passback window of a metro gate (docs/modes.md, "Metro"); required in the metro modes. */
+  metro?: MetroSettings;
+  /** Daily capacity of a venue gate (docs/modes.md, "Venues and scenic areas"); absent: no limit. */
+  venue?: VenueSettings;
+  /** Allow-list, schedules, visitors and UID cards of an access gate (docs/modes.md, "Access control"). */
+  access?: AccessSettings;
+  /** Wide lane, large text, clear tones (docs/modes.md, "Accessibility"); absent: none of them. */
+  accessibility?: AccessibilitySettings;
+}
+
+export interface AccessibilitySettings {
+  /** A lane for wheelchairs, prams and slow walkers: the barrier waits longer. */
+  wideLane: boolean;
+  /** The wide lane's open time; absent: twice the gate's openTimeoutMs. */
+  openTimeoutMs: number | undefined;
+  largeText: boolean;
+  /** A long tone on acceptance instead of the short click. */
+  clearTones: boolean;
 }
 
 export const DEFAULT_TIMINGS = {

@@ -2,8 +2,10 @@ import type { DisplayLine } from '../../../hal/display.js';
 import type { Credential } from '../credentials/credential.js';
 import type { Tap } from '../tap.js';
 
-/** Where the gate stands when a tap happens: a bus's route and stop, a metro station. */
+/** Where the gate stands when a tap happens: a bus's operator, route and stop, a metro station. */
 export interface Place {
+  /** A bus's operator: transfers and fares are the operator's. */
+  operator?: string;
   route?: string;
   stop?: string;
   station?: string;

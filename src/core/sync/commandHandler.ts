@@ -18,6 +18,8 @@ export interface CommandTarget {
   setMode(mode: GateMode): void;
   resync(issuer: string | undefined): void;
   reloadTrust(): void;
+  /** Start (true) or end (false) the emergency release; throws when the gate cannot do as told. */
+  emergency(active: boolean): void;
 }
 
 const NONCE_PREFIX = 'cmd:';
@@ -77,6 +79,10 @@ export class CommandHandler {
         return this.target.resync(command.issuer);
       case 'reload-trust':
         return this.target.reloadTrust();
+      case 'emergency':
+        return this.target.emergency(true);
+      case 'emergency-release':
+        return this.target.emergency(false);
     }
   }
 }

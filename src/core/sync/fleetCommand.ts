@@ -11,6 +11,8 @@ const commandPayload = z.discriminatedUnion('type', [
   z.object({ type: z.literal('set-mode'), mode: z.enum(MODES), ...common }),
   z.object({ type: z.literal('resync'), issuer: z.string().min(1).optional(), ...common }),
   z.object({ type: z.literal('reload-trust'), ...common }),
+  z.object({ type: z.literal('emergency'), ...common }),
+  z.object({ type: z.literal('emergency-release'), ...common }),
 ]);
 
 type Payload = z.infer<typeof commandPayload>;

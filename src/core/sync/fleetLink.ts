@@ -96,6 +96,7 @@ export class FleetLink {
     });
     gate.onCredentialUsed((used) => void this.publish(topics.siteUsed(parts.site), this.site.outgoing(used), false));
     gate.onAlarm((alarm) => this.noteAlarm(alarm));
+    gate.onEmergency(() => this.statusChanged());
   }
 
   start(): void {
@@ -159,6 +160,9 @@ export class FleetLink {
       journal: gate.journalWorking() ? 'ok' : 'failing',
       alarms: [...this.alarms],
       hal: gate.deviceHealth(),
+      rules: gate.modeFigures(),
+      emergency: gate.emergency(),
+      emergencyPassages: gate.emergencyPassages(),
       at: new Date(nowMs).toISOString(),
     };
   }
@@ -290,6 +294,7 @@ export class FleetLink {
         this.parts.trust.reload();
         this.statusChanged();
       },
+      emergency: (active: boolean) => this.parts.gate.commandEmergency(active),
     };
   }
 
