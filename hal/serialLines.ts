@@ -25,11 +25,14 @@ export interface SerialLineHandlers {
   overflow(bytes: number): void;
 }
 
+/** What ends a line: any CR or LF (a GPS receiver, a driver console), or one exact byte sequence (a scan module's). */
+export type LineEnd = 'cr-or-lf' | Buffer;
+
 /**
- * A serial device that sends text lines ended by CR, LF or CRLF (a GPS
- * receiver, a driver console). The port is opened lazily (the serialport
- * module is native) and reopened with a doubling backoff when it cannot be
- * opened or goes away, as hal/serialScanner.ts does for scan modules.
+ * A serial device that sends text lines (a scan module, a GPS receiver, a
+ * driver console). The port is opened lazily (the serialport module is
+ * native) and reopened with a doubling backoff when it cannot be opened or
+ * goes away (unplugged).
  */
 export class SerialLines {
   private port: SerialPort | undefined;
@@ -43,6 +46,7 @@ export class SerialLines {
     private readonly settings: SerialLineSettings,
     private readonly maxLineBytes: number,
     private readonly handlers: SerialLineHandlers,
+    private readonly lineEnd: LineEnd = 'cr-or-lf',
   ) {
     this.backoffMs = settings.reopenMinMs;
   }
@@ -108,14 +112,22 @@ export class SerialLines {
     this.backoffMs = Math.min(this.settings.reopenMaxMs, this.backoffMs * 2);
   }
 
+  /** Where the next line ends in `pending` from `from`, and how long its end is; undefined if it has not ended yet. */
+  private nextEnd(from: number): { at: number; length: number } | undefined {
+    if (this.lineEnd === 'cr-or-lf') {
+      for (let i = from; i < this.pending.length; i++) if (this.pending[i] === 0x0a || this.pending[i] === 0x0d) return { at: i, length: 1 };
+      return undefined;
+    }
+    const at = this.pending.indexOf(this.lineEnd, from);
+    return at < 0 ? undefined : { at, length: this.lineEnd.length };
+  }
+
   private receive(chunk: Buffer): void {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     let start = 0;
-    for (let i = 0; i < this.pending.length; i++) {
-      const byte = this.pending[i];
-      if (byte !== 0x0a && byte !== 0x0d) continue;
-      const line = this.pending.subarray(start, i);
-      start = i + 1;
+    for (let end = this.nextEnd(start); end; end = this.nextEnd(start)) {
+      const line = this.pending.subarray(start, end.at);
+      start = end.at + end.length;
       if (this.discarding) {
         this.discarding = false;
         continue;

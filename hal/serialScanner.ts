@@ -1,20 +1,17 @@
-import type { SerialPort } from 'serialport';
 import { z } from 'zod';
 import type { CodeScanner, CodeScannerEvent } from './codeScanner.js';
+import { serialLineOptions, SerialLines } from './serialLines.js';
 
 /** The most characters a QR symbol holds (version 40-L, alphanumeric mode). */
 export const QR_MAX_CHARS = 4296;
 
 export const serialScannerOptionsSchema = z.strictObject({
-  path: z.string().min(1),
-  baudRate: z.number().int().min(1200).max(921_600).default(9600),
+  ...serialLineOptions,
   /** End of each code: `cr` (most scan modules' default), `lf`, `crlf`, or one byte value. */
   terminator: z.union([z.enum(['cr', 'lf', 'crlf']), z.number().int().min(0).max(255)]).default('cr'),
   /** Text the module puts before / after each code (an AIM identifier such as `]Q1`, a custom tag); removed. */
   prefix: z.string().default(''),
   suffix: z.string().default(''),
-  reopenMinMs: z.number().int().min(10).max(60_000).default(250),
-  reopenMaxMs: z.number().int().min(10).max(600_000).default(10_000),
 });
 
 export type SerialScannerOptions = z.output<typeof serialScannerOptionsSchema>;
@@ -55,112 +52,40 @@ export function parseScannedLine(line: Buffer, options: Pick<SerialScannerOption
 
 /**
  * A serial QR scan module (UART or USB-CDC) that decodes codes itself and
- * sends each as a line of text. The port is reopened with a doubling backoff
- * when it cannot be opened or goes away (unplugged), and health says so.
+ * sends each as a line of text ended by its terminator. The port comes and
+ * goes with the module (hal/serialLines.ts); health says so, and says when
+ * what arrives is not a code.
  */
 export class SerialScanner implements CodeScanner {
   private listener: ((event: CodeScannerEvent) => void) | undefined;
-  private port: SerialPort | undefined;
-  private reopenTimer: NodeJS.Timeout | undefined;
-  private backoffMs: number;
-  private running = false;
-  private pending: Buffer = Buffer.alloc(0);
-  /** A line grew past the cap: its bytes are thrown away until the next terminator. */
-  private discarding = false;
   private healthy: boolean | undefined;
   private lastDetail = '';
-  private readonly terminator: Buffer;
-  private readonly maxLineBytes: number;
+  private readonly lines: SerialLines;
 
   constructor(private readonly options: SerialScannerOptions) {
-    this.backoffMs = options.reopenMinMs;
-    this.terminator = typeof options.terminator === 'number' ? Buffer.from([options.terminator]) : TERMINATORS[options.terminator];
+    const lineEnd = typeof options.terminator === 'number' ? Buffer.from([options.terminator]) : TERMINATORS[options.terminator];
     // UTF-8 can take 4 bytes a character; the text check counts characters.
-    this.maxLineBytes = 4 * (QR_MAX_CHARS + options.prefix.length + options.suffix.length) + 2;
+    const maxLineBytes = 4 * (QR_MAX_CHARS + options.prefix.length + options.suffix.length) + 2;
+    this.lines = new SerialLines(
+      options,
+      maxLineBytes,
+      {
+        line: (line) => this.handleLine(line),
+        port: (state, detail) => this.setHealth(state === 'open', detail),
+        overflow: () => this.garbage(`more than ${maxLineBytes} bytes without a terminator`),
+      },
+      lineEnd,
+    );
   }
 
   async start(listener: (event: CodeScannerEvent) => void): Promise<void> {
     this.listener = listener;
-    this.running = true;
-    await this.open();
+    await this.lines.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.reopenTimer);
-    const port = this.port;
-    this.port = undefined;
-    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    await this.lines.stop();
     this.listener = undefined;
-  }
-
-  private describePort(): string {
-    const { path, baudRate } = this.options;
-    return `${path} at ${baudRate} 8N1`;
-  }
-
-  private async open(): Promise<void> {
-    let SerialPortClass: typeof SerialPort;
-    try {
-      ({ SerialPort: SerialPortClass } = await import('serialport'));
-    } catch (error) {
-      this.setHealth(false, `the serialport module cannot be loaded: ${(error as Error).message}`);
-      return;
-    }
-    if (!this.running) return;
-    const port = new SerialPortClass({ path: this.options.path, baudRate: this.options.baudRate, dataBits: 8, stopBits: 1, parity: 'none', autoOpen: false });
-    const error = await new Promise<Error | null>((resolve) => port.open((err) => resolve(err)));
-    if (!this.running) {
-      if (!error) port.close();
-      return;
-    }
-    if (error) {
-      this.retry(`cannot open ${this.describePort()}: ${error.message}`);
-      return;
-    }
-    this.port = port;
-    this.pending = Buffer.alloc(0);
-    this.discarding = false;
-    this.backoffMs = this.options.reopenMinMs;
-    port.on('data', (chunk: Buffer) => this.receive(chunk));
-    port.on('error', (err: Error) => this.lost(port, `error on ${this.describePort()}: ${err.message}`));
-    port.on('close', (err: (Error & { disconnected?: boolean }) | null) => {
-      this.lost(port, err?.disconnected ? `${this.options.path} was unplugged` : `${this.options.path} was closed`);
-    });
-    this.setHealth(true, `listening on ${this.describePort()}`);
-  }
-
-  private lost(port: SerialPort, why: string): void {
-    if (!this.running || this.port !== port) return;
-    this.port = undefined;
-    if (port.isOpen) port.close();
-    this.retry(why);
-  }
-
-  private retry(why: string): void {
-    this.setHealth(false, `${why}; reopening in ${this.backoffMs} ms`);
-    this.reopenTimer = setTimeout(() => void this.open(), this.backoffMs);
-    this.backoffMs = Math.min(this.options.reopenMaxMs, this.backoffMs * 2);
-  }
-
-  private receive(chunk: Buffer): void {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    for (;;) {
-      const end = this.pending.indexOf(this.terminator);
-      if (end < 0) break;
-      const line = this.pending.subarray(0, end);
-      this.pending = this.pending.subarray(end + this.terminator.length);
-      if (this.discarding) {
-        this.discarding = false;
-        continue;
-      }
-      this.handleLine(line);
-    }
-    if (this.pending.length > this.maxLineBytes) {
-      this.garbage(`more than ${this.maxLineBytes} bytes without a terminator`);
-      this.pending = Buffer.alloc(0);
-      this.discarding = true;
-    }
   }
 
   private handleLine(line: Buffer): void {
@@ -170,13 +95,13 @@ export class SerialScanner implements CodeScanner {
       this.garbage(parsed.reason);
       return;
     }
-    this.setHealth(true, `listening on ${this.describePort()}`);
+    this.setHealth(true, `listening on ${this.lines.describePort()}`);
     this.listener?.({ type: 'code', text: parsed.text });
   }
 
   private garbage(reason: string): void {
     const terminator = typeof this.options.terminator === 'number' ? `byte ${this.options.terminator}` : this.options.terminator.toUpperCase();
-    this.setHealth(false, `discarded ${reason} from ${this.describePort()}: check the module's baud rate, terminator (${terminator}) and prefix/suffix`);
+    this.setHealth(false, `discarded ${reason} from ${this.lines.describePort()}: check the module's baud rate, terminator (${terminator}) and prefix/suffix`);
   }
 
   private setHealth(healthy: boolean, detail: string): void {
