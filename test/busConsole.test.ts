@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusConsole, busConsoleOptionsSchema, parseConsoleLine } from '../hal/busConsole.js';
 import { LocationEvents } from './support/locationEvents.js';
 import { PtyPair } from './support/socat.js';
+import { cleanupAfterEach } from './support/cleanups.js';
 
 describe('driver console lines', () => {
   it.each([
@@ -35,12 +36,9 @@ describe('driver console lines', () => {
 
 let dir: string;
 let n = 0;
-const cleanups: (() => Promise<void>)[] = [];
+const defer = cleanupAfterEach();
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'citygate-console-'));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -48,11 +46,11 @@ async function wired(): Promise<{ pty: PtyPair; events: LocationEvents }> {
   n++;
   const pty = new PtyPair(join(dir, `gate-${n}`), join(dir, `console-${n}`));
   await pty.plug();
-  cleanups.push(() => pty.unplug());
+  defer(() => pty.unplug());
   const console = new BusConsole(busConsoleOptionsSchema.parse({ path: pty.gateSide, reopenMinMs: 50, reopenMaxMs: 400 }));
   const events = new LocationEvents();
   await console.start(events.listener);
-  cleanups.push(() => console.stop());
+  defer(() => console.stop());
   return { pty, events };
 }
 

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NmeaGps, nmeaGpsOptionsSchema, type NmeaGpsOptions } from '../hal/gps/nmeaGps.js';
 import { nmeaChecksum, parseNmea } from '../hal/gps/nmeaParser.js';
 import { LocationEvents } from './support/locationEvents.js';
 import { PtyPair } from './support/socat.js';
+import { cleanupAfterEach } from './support/cleanups.js';
 
 /** A sentence with its checksum, as a receiver sends it. */
 function nmea(body: string): string {
@@ -69,12 +70,9 @@ function round6(x: number): number {
  */
 let dir: string;
 let n = 0;
-const cleanups: (() => Promise<void>)[] = [];
+const defer = cleanupAfterEach();
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'citygate-gps-'));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -82,11 +80,11 @@ async function wired(options: Partial<NmeaGpsOptions> = {}): Promise<{ pty: PtyP
   n++;
   const pty = new PtyPair(join(dir, `gate-${n}`), join(dir, `gps-${n}`));
   await pty.plug();
-  cleanups.push(() => pty.unplug());
+  defer(() => pty.unplug());
   const gps = new NmeaGps(nmeaGpsOptionsSchema.parse({ path: pty.gateSide, reopenMinMs: 50, reopenMaxMs: 400, silenceMs: 60_000, ...options }));
   const events = new LocationEvents();
   await gps.start(events.listener);
-  cleanups.push(() => gps.stop());
+  defer(() => gps.stop());
   return { pty, events };
 }
 

@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QR_MAX_CHARS, SerialScanner, parseScannedLine, serialScannerOptionsSchema, type SerialScannerOptions } from '../hal/serialScanner.js';
 import { ScannerEvents } from './support/scannerEvents.js';
 import { PtyPair } from './support/socat.js';
+import { cleanupAfterEach } from './support/cleanups.js';
 
 /*
  * The serial scan-module driver on a real pseudo-terminal pair (socat): the
@@ -13,13 +14,10 @@ import { PtyPair } from './support/socat.js';
 const CODE = 'CG1:6BFOXN*TS0BI$ZDFRH%:PH9AX0+ZOH7LBV3KA:B 8K-XN3K3K5F5G0X4';
 let dir: string;
 let n = 0;
-const cleanups: (() => Promise<void>)[] = [];
+const defer = cleanupAfterEach();
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'citygate-serial-'));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -27,11 +25,11 @@ async function wired(options: Partial<SerialScannerOptions> = {}): Promise<{ pty
   n++;
   const pty = new PtyPair(join(dir, `gate-${n}`), join(dir, `module-${n}`));
   await pty.plug();
-  cleanups.push(() => pty.unplug());
+  defer(() => pty.unplug());
   const scanner = new SerialScanner(serialScannerOptionsSchema.parse({ path: pty.gateSide, reopenMinMs: 50, reopenMaxMs: 400, ...options }));
   const events = new ScannerEvents();
   await scanner.start(events.listener);
-  cleanups.push(() => scanner.stop());
+  defer(() => scanner.stop());
   return { pty, events };
 }
 
@@ -100,11 +98,11 @@ describe('serial scan module over a pty', () => {
 
   it('a port that is not there at start is retried until it appears', async () => {
     const pty = new PtyPair(join(dir, 'late-gate'), join(dir, 'late-module'));
-    cleanups.push(() => pty.unplug());
+    defer(() => pty.unplug());
     const scanner = new SerialScanner(serialScannerOptionsSchema.parse({ path: pty.gateSide, reopenMinMs: 50, reopenMaxMs: 200 }));
     const events = new ScannerEvents();
     await scanner.start(events.listener);
-    cleanups.push(() => scanner.stop());
+    defer(() => scanner.stop());
     await events.until((e) => e.health().length >= 2);
     expect(events.health().every((h) => !h.healthy)).toBe(true);
     await pty.plug();

@@ -1,28 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TestIssuer } from '../sim/issuer.js';
 import { FleetClient } from './support/fleetClient.js';
-import { Mosquitto } from './support/mosquitto.js';
 import { startSyncGate, type SyncGate } from './support/syncGate.js';
 import { waitFor } from './support/waitFor.js';
+import { brokerForFile, cleanupAfterEach } from './support/cleanups.js';
 
 const issuer = new TestIssuer('cq.yukuaima', 'ES256');
 
-let broker: Mosquitto;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  broker = await Mosquitto.start();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await broker.stop();
-});
+const broker = brokerForFile();
+const defer = cleanupAfterEach();
 
 async function syncGate(gateId: string, site: string): Promise<SyncGate> {
-  const gate = await startSyncGate({ url: broker.url, gateId, site, issuers: [issuer], fleet: [] });
-  cleanups.push(() => gate.dispose());
+  const gate = await startSyncGate({ url: broker().url, gateId, site, issuers: [issuer], fleet: [] });
+  defer(() => gate.dispose());
   await waitFor(() => gate.link.connected(), `${gateId} connected`);
   return gate;
 }
@@ -40,8 +30,8 @@ function afterDoubleTapWindow(gate: SyncGate): void {
 
 describe('site ticket sharing', () => {
   it('a code used at gate A is refused as replayed at gate B of the same site, and B keeps it across a restart', async () => {
-    const watcher = await FleetClient.connect(broker.url, 'site-watch');
-    cleanups.push(() => watcher.close());
+    const watcher = await FleetClient.connect(broker().url, 'site-watch');
+    defer(() => watcher.close());
     await watcher.subscribe('citygate/v1/sites/+/used');
     const a = await syncGate('SITE-A', 'park');
     let b = await syncGate('SITE-B', 'park');
@@ -58,15 +48,15 @@ describe('site ticket sharing', () => {
     expect(await reason(elsewhere, code)).toBe('ok');
 
     const restarted = await b.restart();
-    cleanups.push(() => restarted.dispose());
+    defer(() => restarted.dispose());
     b = restarted;
     afterDoubleTapWindow(b);
     expect(await reason(b, code)).toBe('replayed');
   });
 
   it('ignores malformed site messages, and offline still refuses its own replays', async () => {
-    const watcher = await FleetClient.connect(broker.url, 'site-forger');
-    cleanups.push(() => watcher.close());
+    const watcher = await FleetClient.connect(broker().url, 'site-forger');
+    defer(() => watcher.close());
     const b = await syncGate('SITE-D', 'lake');
     for (const junk of ['not json', '{"gate":"X"}', '{"gate":"X","used":[{"key":"","until":1}]}']) await watcher.publish('citygate/v1/sites/lake/used', junk);
     await waitFor(() => b.log.count('site used-credential message ignored') === 3, 'junk ignored');

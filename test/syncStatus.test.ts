@@ -1,11 +1,11 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TestIssuer } from '../sim/issuer.js';
 import { FleetClient } from './support/fleetClient.js';
 import { commandPayload, denyListPayload, TestFleetKey } from './support/fleetSigner.js';
-import { Mosquitto } from './support/mosquitto.js';
 import { startSyncGate, type SyncGate } from './support/syncGate.js';
 import { waitFor } from './support/waitFor.js';
+import { brokerForFile, cleanupAfterEach } from './support/cleanups.js';
 
 const STATUS_FIELDS = ['gate', 'online', 'version', 'mode', 'site', 'denyList', 'trustListSeq', 'backlog', 'lastTapAt', 'clockTrusted', 'journal', 'alarms', 'hal', 'rules', 'emergency', 'emergencyPassages', 'at'];
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -53,30 +53,20 @@ class CuttableLink {
   }
 }
 
-let broker: Mosquitto;
-const cleanups: (() => Promise<void>)[] = [];
+const broker = brokerForFile();
+const defer = cleanupAfterEach();
 
-beforeAll(async () => {
-  broker = await Mosquitto.start();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await broker.stop();
-});
-
-async function syncGate(gateId: string, url = broker.url): Promise<SyncGate> {
+async function syncGate(gateId: string, url = broker().url): Promise<SyncGate> {
   const gate = await startSyncGate({ url, gateId, issuers: [issuer], fleet: [fleetKey] });
-  cleanups.push(() => gate.dispose());
+  defer(() => gate.dispose());
   await waitFor(() => gate.link.connected(), `${gateId} connected`);
   return gate;
 }
 
 /** A fresh subscriber to the gate's status topic: it gets the retained status first. */
 async function watch(gateId: string): Promise<{ client: FleetClient; topic: string; statuses: () => Status[] }> {
-  const client = await FleetClient.connect(broker.url, 'status-watch');
-  cleanups.push(() => client.close());
+  const client = await FleetClient.connect(broker().url, 'status-watch');
+  defer(() => client.close());
   const topic = `citygate/v1/gates/${gateId}/status`;
   await client.subscribe(topic);
   return { client, topic, statuses: () => client.json<Status>(topic) };
@@ -113,7 +103,7 @@ describe('status', () => {
     const gate = await syncGate('STAT-2');
     for (let i = 0; i < 3; i++) await gate.gate.presentCode(issuer.issuerCode({ sub: `acct-${i}`, iat: gate.nowSec() }));
     const restarted = await gate.restart();
-    cleanups.push(() => restarted.dispose());
+    defer(() => restarted.dispose());
     await waitFor(() => restarted.link.connected(), 'reconnected');
     const watcher = await watch('STAT-2');
     const status = await watcher.client.next<Status>(watcher.topic, (s) => s.online, 'the retained status after the restart');
@@ -130,8 +120,8 @@ describe('status', () => {
   });
 
   it('a lost connection leaves the will as the retained status, until the gate is back', async () => {
-    const hop = await CuttableLink.start(broker.port);
-    cleanups.push(() => hop.close());
+    const hop = await CuttableLink.start(broker().port);
+    defer(() => hop.close());
     const gate = await syncGate('STAT-4', hop.url);
     const watcher = await watch('STAT-4');
     await watcher.client.next<Status>(watcher.topic, (s) => s.online, 'online');

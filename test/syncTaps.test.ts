@@ -1,35 +1,26 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TestIssuer } from '../sim/issuer.js';
 import { TestCollector } from './support/fleetClient.js';
 import { Mosquitto } from './support/mosquitto.js';
 import { startSyncGate, type SyncGate } from './support/syncGate.js';
 import { waitFor } from './support/waitFor.js';
+import { brokerForFile, cleanupAfterEach } from './support/cleanups.js';
 
 const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place'];
 
 const issuer = new TestIssuer('cq.yukuaima', 'ES256');
-let broker: Mosquitto;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  broker = await Mosquitto.start();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await broker.stop();
-});
+const broker = brokerForFile();
+const defer = cleanupAfterEach();
 
 async function collector(url: string): Promise<TestCollector> {
   const c = await TestCollector.start(url);
-  cleanups.push(() => c.close());
+  defer(() => c.close());
   return c;
 }
 
-async function syncGate(gateId: string, uploader: Parameters<typeof startSyncGate>[0]['uploader'], url = broker.url): Promise<SyncGate> {
+async function syncGate(gateId: string, uploader: Parameters<typeof startSyncGate>[0]['uploader'], url = broker().url): Promise<SyncGate> {
   const gate = await startSyncGate({ url, gateId, issuers: [issuer], fleet: [], uploader });
-  cleanups.push(() => gate.dispose());
+  defer(() => gate.dispose());
   await waitFor(() => gate.link.connected(), `${gateId} connected`);
   return gate;
 }
@@ -41,7 +32,7 @@ async function tap(gate: SyncGate, n: number): Promise<void> {
 
 describe('tap upload', () => {
   it('sends batches in seq order within the window, resends without an ack, and moves the mark only on a sound ack', async () => {
-    const fleet = await collector(broker.url);
+    const fleet = await collector(broker().url);
     fleet.autoAck = false;
     const gate = await syncGate('TAPS-1', { batchSize: 7, window: 2, ackTimeoutMs: 600 });
     for (let i = 1; i <= 20; i++) await tap(gate, i);
@@ -102,7 +93,7 @@ describe('tap upload', () => {
   });
 
   it('after a restart takes the ack for taps the collector stored before it, beyond what it has sent again', async () => {
-    const fleet = await collector(broker.url);
+    const fleet = await collector(broker().url);
     fleet.autoAck = false;
     // Taps go out one per batch as they are committed; a wide window lets all 40 out without an ack.
     const gate = await syncGate('TAPS-2', { batchSize: 5, window: 40, ackTimeoutMs: 60_000 });
@@ -111,7 +102,7 @@ describe('tap upload', () => {
     await gate.stop();
     // Back with a window of one batch: it has sent 1..5 again when the collector says it holds 1..40.
     const again = await startSyncGate({ ...gate.options, dir: gate.dir, uploader: { batchSize: 5, window: 1, ackTimeoutMs: 60_000 } });
-    cleanups.push(() => again.dispose());
+    defer(() => again.dispose());
     await waitFor(() => fleet.batches.filter((b) => b.taps[0]!.seq === 1).length === 2, 'the first batch sent again');
     expect(fleet.batches.at(-1)!.taps.map((t) => t.seq)).toEqual([1, 2, 3, 4, 5]);
     await fleet.ack('TAPS-2', 40);
@@ -121,7 +112,7 @@ describe('tap upload', () => {
 
   it('delivers every tap exactly once to the store across broker kills and network flapping while taps keep coming', async () => {
     const flappy = await Mosquitto.start();
-    cleanups.push(() => flappy.stop());
+    defer(() => flappy.stop());
     const fleet = await collector(flappy.url);
     const gate = await syncGate('TAPS-3', { batchSize: 20, window: 4, ackTimeoutMs: 800 }, flappy.url);
 
