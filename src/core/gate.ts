@@ -98,12 +98,12 @@ export class Gate {
     this.emergencyListeners.push(listener);
   }
 
-  /** True while the barrier is held open for evacuation. */
   /** The current mode's live figures (a venue's count today), for the fleet's status. */
   modeFigures(): Record<string, unknown> {
     return this.parts.decider.modeRules().live();
   }
 
+  /** True while the barrier is held open for evacuation. */
   emergency(): boolean {
     return this.emergencyByContact || this.emergencyByCommand;
   }
