@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PLACE_ID, PLACE_ID_RULE, type LocationEvent, type LocationSource } from './locationSource.js';
 import { SerialLines, serialLineOptions } from './serialLines.js';
+import { HealthReport } from './healthReport.js';
 
 export const busConsoleOptionsSchema = z.strictObject({ ...serialLineOptions });
 export type BusConsoleOptions = z.output<typeof busConsoleOptionsSchema>;
@@ -37,13 +38,12 @@ export function parseConsoleLine(line: Buffer): ConsoleCommand {
 export class BusConsole implements LocationSource {
   private listener: ((event: LocationEvent) => void) | undefined;
   private readonly lines: SerialLines;
-  private healthy: boolean | undefined;
-  private lastDetail = '';
+  private readonly health = new HealthReport((healthy, detail) => this.listener?.({ type: 'health', healthy, detail }));
 
   constructor(options: BusConsoleOptions) {
     this.lines = new SerialLines(options, MAX_LINE, {
       line: (line) => this.handleLine(line),
-      port: (state, detail) => this.setHealth(state === 'open', detail),
+      port: (state, detail) => this.health.set(state === 'open', detail),
       overflow: (bytes) => this.garbage(`${bytes} bytes without an end of line`),
     });
   }
@@ -64,18 +64,11 @@ export class BusConsole implements LocationSource {
       this.garbage(command.reason);
       return;
     }
-    this.setHealth(true, `listening on ${this.lines.describePort()}`);
+    this.health.set(true, `listening on ${this.lines.describePort()}`);
     this.listener?.(command.kind === 'route' ? { type: 'route', route: command.route } : { type: 'stop', stop: command.stop });
   }
 
   private garbage(reason: string): void {
-    this.setHealth(false, `discarded ${reason} from ${this.lines.describePort()}: check the console's baud rate and wiring`);
-  }
-
-  private setHealth(healthy: boolean, detail: string): void {
-    if (healthy === this.healthy && detail === this.lastDetail) return;
-    this.healthy = healthy;
-    this.lastDetail = detail;
-    this.listener?.({ type: 'health', healthy, detail });
+    this.health.set(false, `discarded ${reason} from ${this.lines.describePort()}: check the console's baud rate and wiring`);
   }
 }

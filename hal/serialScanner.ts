@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CodeScanner, CodeScannerEvent } from './codeScanner.js';
 import { serialLineOptions, SerialLines } from './serialLines.js';
+import { HealthReport } from './healthReport.js';
 
 /** The most characters a QR symbol holds (version 40-L, alphanumeric mode). */
 export const QR_MAX_CHARS = 4296;
@@ -58,8 +59,7 @@ export function parseScannedLine(line: Buffer, options: Pick<SerialScannerOption
  */
 export class SerialScanner implements CodeScanner {
   private listener: ((event: CodeScannerEvent) => void) | undefined;
-  private healthy: boolean | undefined;
-  private lastDetail = '';
+  private readonly health = new HealthReport((healthy, detail) => this.listener?.({ type: 'health', healthy, detail }));
   private readonly lines: SerialLines;
 
   constructor(private readonly options: SerialScannerOptions) {
@@ -71,7 +71,7 @@ export class SerialScanner implements CodeScanner {
       maxLineBytes,
       {
         line: (line) => this.handleLine(line),
-        port: (state, detail) => this.setHealth(state === 'open', detail),
+        port: (state, detail) => this.health.set(state === 'open', detail),
         overflow: () => this.garbage(`more than ${maxLineBytes} bytes without a terminator`),
       },
       lineEnd,
@@ -95,19 +95,12 @@ export class SerialScanner implements CodeScanner {
       this.garbage(parsed.reason);
       return;
     }
-    this.setHealth(true, `listening on ${this.lines.describePort()}`);
+    this.health.set(true, `listening on ${this.lines.describePort()}`);
     this.listener?.({ type: 'code', text: parsed.text });
   }
 
   private garbage(reason: string): void {
     const terminator = typeof this.options.terminator === 'number' ? `byte ${this.options.terminator}` : this.options.terminator.toUpperCase();
-    this.setHealth(false, `discarded ${reason} from ${this.lines.describePort()}: check the module's baud rate, terminator (${terminator}) and prefix/suffix`);
-  }
-
-  private setHealth(healthy: boolean, detail: string): void {
-    if (healthy === this.healthy && detail === this.lastDetail) return;
-    this.healthy = healthy;
-    this.lastDetail = detail;
-    this.listener?.({ type: 'health', healthy, detail });
+    this.health.set(false, `discarded ${reason} from ${this.lines.describePort()}: check the module's baud rate, terminator (${terminator}) and prefix/suffix`);
   }
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { LocationEvent, LocationSource } from '../locationSource.js';
 import { SerialLines, serialLineOptions } from '../serialLines.js';
 import { NMEA_MAX_LINE, parseNmea } from './nmeaParser.js';
+import { HealthReport } from '../healthReport.js';
 
 export const nmeaGpsOptionsSchema = z.strictObject({
   ...serialLineOptions,
@@ -21,8 +22,7 @@ export class NmeaGps implements LocationSource {
   private listener: ((event: LocationEvent) => void) | undefined;
   private readonly lines: SerialLines;
   private silenceTimer: NodeJS.Timeout | undefined;
-  private healthy: boolean | undefined;
-  private lastDetail = '';
+  private readonly health = new HealthReport((healthy, detail) => this.listener?.({ type: 'health', healthy, detail }));
 
   constructor(private readonly options: NmeaGpsOptions) {
     this.lines = new SerialLines(options, NMEA_MAX_LINE, {
@@ -30,7 +30,7 @@ export class NmeaGps implements LocationSource {
       port: (state, detail) => {
         if (state === 'open') this.armSilence();
         else clearTimeout(this.silenceTimer);
-        this.setHealth(state === 'open', detail);
+        this.health.set(state === 'open', detail);
       },
       overflow: (bytes) => this.garbage(`${bytes} bytes without an end of line`),
     });
@@ -56,33 +56,26 @@ export class NmeaGps implements LocationSource {
     this.armSilence();
     // Satellites in view and the like: proof of life only, so that the fix state shown is not overwritten every second.
     if (sentence.kind === 'other') {
-      if (!this.healthy) this.setHealth(true, `receiving NMEA on ${this.lines.describePort()}`);
+      if (!this.health.healthy) this.health.set(true, `receiving NMEA on ${this.lines.describePort()}`);
       return;
     }
     if (sentence.kind === 'no-position') {
-      this.setHealth(true, `receiving NMEA on ${this.lines.describePort()}: no position yet`);
+      this.health.set(true, `receiving NMEA on ${this.lines.describePort()}: no position yet`);
       return;
     }
-    this.setHealth(true, `receiving NMEA on ${this.lines.describePort()}: ${sentence.fixed ? 'fix' : 'no fix'}`);
+    this.health.set(true, `receiving NMEA on ${this.lines.describePort()}: ${sentence.fixed ? 'fix' : 'no fix'}`);
     this.listener?.({ type: 'position', lat: sentence.lat, lon: sentence.lon, fixed: sentence.fixed });
   }
 
   private armSilence(): void {
     clearTimeout(this.silenceTimer);
     this.silenceTimer = setTimeout(
-      () => this.setHealth(false, `no valid NMEA sentence for ${this.options.silenceMs} ms on ${this.lines.describePort()}: check the receiver's power, wiring and baud rate`),
+      () => this.health.set(false, `no valid NMEA sentence for ${this.options.silenceMs} ms on ${this.lines.describePort()}: check the receiver's power, wiring and baud rate`),
       this.options.silenceMs,
     );
   }
 
   private garbage(reason: string): void {
-    this.setHealth(false, `discarded ${reason} from ${this.lines.describePort()}: check the receiver's baud rate (4800 or 9600 for most) and wiring`);
-  }
-
-  private setHealth(healthy: boolean, detail: string): void {
-    if (healthy === this.healthy && detail === this.lastDetail) return;
-    this.healthy = healthy;
-    this.lastDetail = detail;
-    this.listener?.({ type: 'health', healthy, detail });
+    this.health.set(false, `discarded ${reason} from ${this.lines.describePort()}: check the receiver's baud rate (4800 or 9600 for most) and wiring`);
   }
 }
