@@ -155,7 +155,7 @@ describe('double taps and replays', () => {
 });
 
 describe('barrier and journal', () => {
-  it('commands the barrier before the journal commit and reports the tap only after it', async () => {
+  it('commits the tap before the barrier command and reports it only after both', async () => {
     const f = await setup();
     const seen: string[] = [];
     const append = f.journal.append.bind(f.journal);
@@ -163,35 +163,51 @@ describe('barrier and journal', () => {
       seen.push(`append with barrier ${f.board.barrier.state()}`);
       return append(draft, used);
     };
+    const open = f.board.barrier.open.bind(f.board.barrier);
+    f.board.barrier.open = () => {
+      seen.push(`barrier open with ${f.journal.lastTapSeq()} rows`);
+      return open();
+    };
     f.gate.onOutcome(() => seen.push(`outcome after ${f.journal.lastTapSeq()} rows`));
     f.board.scanner.scan(f.issuer.issuerCode({ sub: 'acct-1', iat: nowSec(f.board) }));
     await f.gate.settled();
-    expect(seen).toEqual(['append with barrier open', 'outcome after 1 rows']);
+    expect(seen).toEqual(['append with barrier closed', 'barrier open with 1 rows', 'outcome after 1 rows']);
   });
 
-  it('closes the barrier again and reports no tap when the journal refuses the row, then commits first until it recovers', async () => {
+  it('keeps the barrier shut and reports no tap when the journal refuses the row, and sees the journal back without a passenger', async () => {
     const f = await setup();
     const alarms: string[] = [];
+    let healthChanges = 0;
     f.gate.onAlarm((a) => alarms.push(a.type));
-    const append = f.journal.append.bind(f.journal);
+    f.gate.onHealthChange(() => healthChanges++);
     let failing = true;
-    const order: string[] = [];
+    const append = f.journal.append.bind(f.journal);
+    const setMeta = f.journal.setMetaValue.bind(f.journal);
     f.journal.append = (draft, used) => {
-      order.push(`append, barrier ${f.board.barrier.state()}`);
       if (failing) throw new Error('SQLITE_FULL: database or disk is full');
       return append(draft, used);
+    };
+    f.journal.setMetaValue = (key, value) => {
+      if (failing) throw new Error('SQLITE_FULL: database or disk is full');
+      setMeta(key, value);
     };
     f.board.scanner.scan(f.issuer.issuerCode({ sub: 'acct-1', iat: nowSec(f.board) }));
     await f.gate.settled();
     expect(f.outcomes).toMatchObject([{ type: 'unjournaled', error: expect.stringMatching(/SQLITE_FULL/) }]);
-    expect(f.board.barrier.state()).toBe('closed');
+    expect(f.board.barrier.actions.map((a) => a.action)).not.toContain('open');
     expect(alarms).toEqual(['journal-unavailable']);
     expect(f.board.display.lines[1]!.en).toBe('Gate fault, please ask staff');
+    expect([f.gate.journalWorking(), healthChanges]).toEqual([false, 1]);
 
+    // Still failing: the probe keeps trying; once space is back the gate sees it with nobody at the gate.
+    f.board.clock.advance(5_000);
+    expect(f.gate.journalWorking()).toBe(false);
     failing = false;
+    f.board.clock.advance(5_000);
+    expect([f.gate.journalWorking(), healthChanges]).toEqual([true, 2]);
+
     f.board.scanner.scan(f.issuer.issuerCode({ sub: 'acct-2', iat: nowSec(f.board) }));
     await f.gate.settled();
-    expect(order).toEqual(['append, barrier open', 'append, barrier closed']);
     expect(f.board.barrier.state()).toBe('open');
     expect(f.journal.taps().map((t) => [t.seq, t.subject])).toEqual([[1, 'acct-2']]);
   });

@@ -16,6 +16,9 @@ import type { Tap, TapDraft, TapKind } from './tap.js';
 
 export type GateState = 'idle' | 'reading' | 'deciding' | 'open';
 
+/** How often a failing journal is tried again while nobody taps. */
+const JOURNAL_PROBE_MS = 5_000;
+
 /** Journal meta key holding a commanded emergency release across restarts. */
 const EMERGENCY_COMMAND_KEY = 'emergency_command';
 
@@ -52,8 +55,8 @@ export interface GateParts {
 
 /**
  * The gate: presentations are handled one at a time, from reading through
- * deciding to the barrier and the journal. The barrier command goes out before
- * the journal commit, and a tap is reported only once it is committed. Each
+ * deciding to the journal and the barrier. An accepted tap is committed before
+ * the barrier command goes out, and a tap is reported only once committed. Each
  * accepted tap grants passages; the barrier stays open until they are used or
  * the open timeout runs out. An emergency release (fire-alarm contact or fleet
  * command) holds it open instead, counting every passage, until released.
@@ -70,6 +73,8 @@ export class Gate {
   private readonly stateListeners: ((state: GateState) => void)[] = [];
   private readonly alarmListeners: ((alarm: Alarm) => void)[] = [];
   private readonly usedListeners: ((used: UsedCredential) => void)[] = [];
+  private readonly healthListeners: (() => void)[] = [];
+  private journalProbe: TimerHandle | undefined;
   private readonly devices = new Map<string, DeviceHealth>();
   /** Emergency release: held while the fire-alarm contact or a fleet command says so (docs/modes.md). */
   private emergencyByContact = false;
@@ -135,6 +140,11 @@ export class Gate {
     this.usedListeners.push(listener);
   }
 
+  /** A device's health or the journal's changed, either way: the fleet's status should say so soon. */
+  onHealthChange(listener: () => void): void {
+    this.healthListeners.push(listener);
+  }
+
   /** The last health each device reported, by device name (`reader:0`, `scanner:1`). */
   deviceHealth(): Record<string, DeviceHealth> {
     return Object.fromEntries(this.devices);
@@ -188,6 +198,7 @@ export class Gate {
     await board.emergency?.stop();
     await this.queue;
     this.openTimer?.cancel();
+    this.journalProbe?.cancel();
     // Stopping the software does not end an evacuation: the barrier stays as it is.
     if (!this.emergency()) await board.barrier.close();
   }
@@ -266,8 +277,14 @@ export class Gate {
 
   /** A device's health as its driver reports it, or as the daemon found it at start. */
   reportDevice(device: string, healthy: boolean, detail: string): void {
+    const before = this.devices.get(device);
     this.devices.set(device, { healthy, detail });
     if (!healthy) this.alarm({ type: 'device', error: `${device}: ${detail}` });
+    if (before?.healthy !== healthy || before.detail !== detail) this.healthChanged();
+  }
+
+  private healthChanged(): void {
+    for (const listener of this.healthListeners) listener();
   }
 
   private enqueue(presentation: Presentation): Promise<Outcome> {
@@ -301,7 +318,7 @@ export class Gate {
       const earlier = p.kind === 'card' && key !== undefined ? this.recent.get(key) : undefined;
       if (earlier) return { type: 'repeat', of: earlier.tap };
       const draft = this.draft(p, decision);
-      const outcome = decision.result === 'accepted' ? this.accept(p, decision, draft) : this.refuse(decision, draft);
+      const outcome = decision.result === 'accepted' ? this.accept(decision, draft) : this.refuse(decision, draft);
       if (outcome.type === 'tap' && key !== undefined) this.recent.set(key, { atMono: p.atMono, tap: outcome.tap });
       return outcome;
     } finally {
@@ -312,29 +329,20 @@ export class Gate {
     }
   }
 
-  private accept(p: Presentation, decision: Extract<Decision, { result: 'accepted' }>, draft: TapDraft): Outcome {
+  /**
+   * The row first, then the barrier: a gate killed or cut off by a failing
+   * disk between the two has let nobody through without a row. The commit
+   * (one fsync) is on the passenger's clock; `latencyMs` is measured to the
+   * decision, and the benchmarks show what the commit adds.
+   */
+  private accept(decision: Extract<Decision, { result: 'accepted' }>, draft: TapDraft): Outcome {
     const used = decision.credential.replay;
-    // While the journal is failing, commit first: no barrier opens for a tap that has no row.
-    if (!this.journalHealthy) {
-      const committed = this.commit(draft, used);
-      if ('error' in committed) return this.unjournaled(draft, committed.error);
-      this.open(decision, p);
-      return this.published(committed.tap, used);
-    }
-    const committed = this.commit({ ...draft, latencyMs: this.open(decision, p) }, used);
-    if ('error' in committed) {
-      this.revokePassages(decision.passages);
-      return this.unjournaled(draft, committed.error);
-    }
-    return this.published(committed.tap, used);
-  }
-
-  /** Barrier first, then the passenger's feedback; returns the latency to the barrier command. */
-  private open(decision: Extract<Decision, { result: 'accepted' }>, p: Presentation): number {
+    const committed = this.commit(draft, used);
+    if ('error' in committed) return this.unjournaled(draft, committed.error);
+    this.parts.log.info({ seq: committed.tap.seq, id: committed.tap.id }, 'barrier opened for tap');
     this.grantPassages(decision.passages);
-    const latencyMs = round(this.parts.board.clock.monotonic() - p.atMono);
     this.signal('accept', [...acceptScreen(decision.credential.category, decision.fare), ...(decision.note ?? [])], `category-${decision.credential.category}`);
-    return latencyMs;
+    return this.published(committed.tap, used);
   }
 
   private refuse(decision: Extract<Decision, { result: 'refused' }>, draft: TapDraft): Outcome {
@@ -360,15 +368,45 @@ export class Gate {
   private commit(draft: TapDraft, used: { key: string; until: number } | undefined): { tap: Tap } | { error: string } {
     try {
       const tap = this.parts.journal.append(draft, used);
-      this.journalHealthy = true;
+      this.journalRecovered();
       this.parts.decider.recordTap(tap);
       return { tap };
     } catch (error) {
-      const message = (error as Error).message;
-      this.journalHealthy = false;
-      this.alarm({ type: 'journal-unavailable', error: message });
-      return { error: message };
+      this.journalFailed((error as Error).message);
+      return { error: (error as Error).message };
     }
+  }
+
+  /**
+   * A commit failed (disk full, read-only card): alarm, and try a small write
+   * every few seconds, so that the gate and the fleet see the journal is back
+   * when space returns, not only at the next passenger.
+   */
+  private journalFailed(message: string): void {
+    const wasHealthy = this.journalHealthy;
+    this.journalHealthy = false;
+    this.alarm({ type: 'journal-unavailable', error: message });
+    if (wasHealthy) this.healthChanged();
+    this.journalProbe ??= this.parts.board.clock.setTimer(JOURNAL_PROBE_MS, () => this.probeJournal());
+  }
+
+  private probeJournal(): void {
+    this.journalProbe = undefined;
+    try {
+      this.parts.journal.setMetaValue('journal_probe', new Date(this.parts.board.clock.now()).toISOString());
+      this.parts.log.info({}, 'journal writable again');
+      this.journalRecovered();
+    } catch {
+      this.journalProbe = this.parts.board.clock.setTimer(JOURNAL_PROBE_MS, () => this.probeJournal());
+    }
+  }
+
+  private journalRecovered(): void {
+    if (this.journalHealthy) return;
+    this.journalHealthy = true;
+    this.journalProbe?.cancel();
+    this.journalProbe = undefined;
+    this.healthChanged();
   }
 
   private draft(p: Presentation, decision: Decision): TapDraft {
@@ -397,12 +435,6 @@ export class Gate {
     this.credits += passages;
     if (barrier.state() !== 'open') this.device(barrier.open());
     this.restartOpenTimer();
-  }
-
-  private revokePassages(passages: number): void {
-    if (this.emergency()) return;
-    this.credits = Math.max(0, this.credits - passages);
-    if (this.credits === 0) this.closeBarrier();
   }
 
   private onPassage(event: PassageEvent): void {
@@ -501,9 +533,7 @@ export class Gate {
     try {
       this.parts.journal.appendEvent(type, detail, new Date(this.parts.board.clock.now()).toISOString());
     } catch (error) {
-      const message = (error as Error).message;
-      this.journalHealthy = false;
-      this.alarm({ type: 'journal-unavailable', error: message });
+      this.journalFailed((error as Error).message);
     }
   }
 

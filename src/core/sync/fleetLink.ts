@@ -97,6 +97,7 @@ export class FleetLink {
     gate.onCredentialUsed((used) => void this.publish(topics.siteUsed(parts.site), this.site.outgoing(used), false));
     gate.onAlarm((alarm) => this.noteAlarm(alarm));
     gate.onEmergency(() => this.statusChanged());
+    gate.onHealthChange(() => this.statusChanged());
   }
 
   start(): void {
