@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Clock, TimerHandle } from './clock.js';
 
@@ -16,6 +16,11 @@ export interface RealTimeClock {
 export interface SystemClockSettings {
   /** How far system time may be from the RTC and still be trusted. */
   toleranceMs: number;
+  /**
+   * How far wall time may move against monotonic time between two judgements
+   * before it counts as a jump (NTP slews at most 0.5 ms a second). Default 1000.
+   */
+  jumpToleranceMs?: number;
   /** How often NTP status and the RTC are looked at again. */
   checkIntervalMs: number;
 }
@@ -27,10 +32,13 @@ export interface ClockHealth {
 
 export interface SystemClockParts {
   rtc: RealTimeClock | undefined;
-  ntpSynchronized: () => Promise<boolean>;
+  /** Whether NTP holds the system time; with `sinceWallMs`, only a synchronization at or after that wall time counts. */
+  ntpSynchronized: (sinceWallMs?: number) => Promise<boolean>;
   onHealth: (health: ClockHealth) => void;
   /** System wall time; Date.now on the board. */
   wallNow?: () => number;
+  /** Monotonic time; performance.now on the board. */
+  monotonicNow?: () => number;
 }
 
 /**
@@ -41,7 +49,9 @@ export interface SystemClockParts {
  * driver with hwclock, see docs/hardware-gpio-i2c.md): this class never sets
  * system time, it only judges it. While NTP is synchronized it writes the time
  * back to the RTC once per synchronized period, which also clears a stopped-
- * oscillator flag.
+ * oscillator flag. Between judgements, wall time that jumps against monotonic
+ * time (someone set the clock, a bad NTP step) stops being trusted at once,
+ * until a fresh judgement: NTP synchronized after the jump, or the RTC agreeing.
  */
 export class SystemClock implements Clock {
   private trust: 'none' | 'ntp' | 'rtc' = 'none';
@@ -50,12 +60,18 @@ export class SystemClock implements Clock {
   private checking: Promise<void> | undefined;
   private interval: NodeJS.Timeout | undefined;
   private readonly wall: () => number;
+  private readonly mono: () => number;
+  /** Wall minus monotonic time when the clock was last judged trusted. */
+  private judgedOffset = 0;
+  /** Wall time just after the last jump seen: an NTP synchronization before it does not count. */
+  private jumpedAt: number | undefined;
 
   constructor(
     private readonly settings: SystemClockSettings,
     private readonly parts: SystemClockParts,
   ) {
     this.wall = parts.wallNow ?? Date.now;
+    this.mono = parts.monotonicNow ?? (() => performance.now());
   }
 
   now(): number {
@@ -63,11 +79,21 @@ export class SystemClock implements Clock {
   }
 
   monotonic(): number {
-    return performance.now();
+    return this.mono();
   }
 
   trusted(): boolean {
-    return this.trust !== 'none';
+    if (this.trust === 'none') return false;
+    const moved = this.offset() - this.judgedOffset;
+    if (Math.abs(moved) <= (this.settings.jumpToleranceMs ?? 1000)) return true;
+    this.jumpedAt = this.wall();
+    this.report('none', `wall time untrusted: it jumped by ${Math.round(moved / 1000)} s; waiting for NTP or the RTC to confirm it`);
+    void this.check();
+    return false;
+  }
+
+  private offset(): number {
+    return this.wall() - this.mono();
   }
 
   setTimer(ms: number, callback: () => void): TimerHandle {
@@ -95,7 +121,7 @@ export class SystemClock implements Clock {
 
   private async judge(): Promise<void> {
     const { rtc } = this.parts;
-    if (await this.parts.ntpSynchronized()) {
+    if (await this.parts.ntpSynchronized(this.jumpedAt)) {
       if (rtc && !this.rtcWritten) await this.writeBack(rtc);
       return this.report('ntp', 'wall time trusted: NTP synchronized');
     }
@@ -124,6 +150,7 @@ export class SystemClock implements Clock {
   }
 
   private report(trust: 'none' | 'ntp' | 'rtc', detail: string): void {
+    if (trust !== 'none') this.judgedOffset = this.offset();
     if (trust === this.trust && detail === this.detail) return;
     this.trust = trust;
     this.detail = detail;
@@ -133,12 +160,17 @@ export class SystemClock implements Clock {
 
 /**
  * Whether systemd says NTP is synchronized: the flag file systemd-timesyncd
- * keeps (no process to start), else `timedatectl`, which also answers for
- * chrony or ntpd through the kernel's sync state. Anything failing is "no".
+ * touches on every synchronization (no process to start; after a jump, only a
+ * touch since then counts), else `timedatectl`, which also answers for chrony or
+ * ntpd through the kernel's sync state (setting the clock clears it).
+ * Anything failing is "no".
  */
-export function systemdNtpStatus(options: { flagPath: string; timedatectl: string } = { flagPath: '/run/systemd/timesync/synchronized', timedatectl: 'timedatectl' }): () => Promise<boolean> {
-  return async () => {
-    if (await access(options.flagPath).then(() => true, () => false)) return true;
+export function systemdNtpStatus(options: { flagPath: string; timedatectl: string } = { flagPath: '/run/systemd/timesync/synchronized', timedatectl: 'timedatectl' }): (sinceWallMs?: number) => Promise<boolean> {
+  return async (sinceWallMs) => {
+    const touched = await stat(options.flagPath).then((s) => s.mtimeMs, () => undefined);
+    // After a jump back, a touch from before it lies in the future of the clock as it is now.
+    const since = touched !== undefined && (sinceWallMs === undefined || (touched >= sinceWallMs && touched <= Date.now()));
+    if (since) return true;
     return new Promise((resolve) => {
       execFile(options.timedatectl, ['show', '-p', 'NTPSynchronized', '--value'], { timeout: 2000 }, (error, stdout) => resolve(!error && stdout.trim() === 'yes'));
     });

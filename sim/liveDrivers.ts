@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { performance } from 'node:perf_hooks';
 import type { Barrier, BarrierState } from '../hal/barrier.js';
 import type { Clock } from '../hal/clock.js';
 import type { CodeScanner, CodeScannerEvent } from '../hal/codeScanner.js';
@@ -12,6 +11,8 @@ import type { Driver, DriverContext } from '../src/app/boardBuilder.js';
 import { SimDisplay, SimIndicators } from './devices.js';
 import { SimEmergencyContact } from './simEmergencyContact.js';
 import { SimSpeaker } from './simSpeaker.js';
+import { laneControl } from './laneControl.js';
+import { createSimClock, SimClockFaults, type SimRtcState } from './simClock.js';
 
 /*
  * `sim` drivers for `citygate run`: the gate as a real service, with a
@@ -82,23 +83,13 @@ class WalkingPassenger implements PassageSensor {
   }
 }
 
-/** `#hang <ms>`: the lane simulates a driver stuck in a blocking call, to exercise the watchdog. */
-const HANG = /^#hang (\d{1,6})$/;
-/** `#emergency on|off`: the lane's fire-alarm loop opens or closes, for demos and tests. */
-const EMERGENCY = /^#emergency (on|off)$/;
-
-function blockEventLoop(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
-}
-
 /** Code text lines from stdin or a file/FIFO; the end of a FIFO's writer is not the end of the scanner. */
 class LineScanner implements CodeScanner {
   private closeInput: (() => void) | undefined;
 
   constructor(
     private readonly input: string,
-    private readonly onEmergencyLine: (active: boolean) => void,
+    private readonly control: (line: string) => boolean,
   ) {}
 
   async start(listener: (event: CodeScannerEvent) => void): Promise<void> {
@@ -107,11 +98,7 @@ class LineScanner implements CodeScanner {
       const lines = createInterface({ input: stream, crlfDelay: Infinity });
       lines.on('line', (line) => {
         const text = line.trim();
-        const hang = HANG.exec(text);
-        const emergency = EMERGENCY.exec(text);
-        if (hang) blockEventLoop(Number(hang[1]));
-        else if (emergency) this.onEmergencyLine(emergency[1] === 'on');
-        else if (text !== '') listener({ type: 'code', text });
+        if (text !== '' && !this.control(text)) listener({ type: 'code', text });
       });
       stream.on('error', (error: Error) => listener({ type: 'health', healthy: false, detail: `sim scanner input ${this.input}: ${error.message}` }));
       lines.on('close', () => {
@@ -134,32 +121,35 @@ class LineScanner implements CodeScanner {
 
 const none = z.strictObject({});
 
-/** Real wall time, trusted or not as the config says: a developer's machine has no RTC to judge by. */
-function simClock(trusted: boolean): Clock {
-  return {
-    now: () => Date.now(),
-    monotonic: () => performance.now(),
-    trusted: () => trusted,
-    setTimer: (ms, callback) => {
-      const timer = setTimeout(callback, ms);
-      return { cancel: () => clearTimeout(timer) };
-    },
-  };
-}
-
 /** Drivers of one simulated lane: the passenger watches the barrier of the same lane. */
 export function createSimDrivers() {
   let barrier: LiveBarrier | undefined;
   let emergency: SimEmergencyContact | undefined;
-  const emergencyLine = (context: DriverContext) => (active: boolean) => {
-    if (emergency) emergency.set(active);
-    else context.log.warn({ active }, "#emergency: this lane has no sim fire-alarm contact (devices.emergency: { driver: 'sim' })");
+  let clock: { faults: SimClockFaults; judge: () => Promise<void> } | undefined;
+  const control = (context: DriverContext) => (line: string) => {
+    const contact = emergency;
+    const lane = clock;
+    return laneControl(line, {
+      log: context.log,
+      emergency: contact && ((active) => contact.set(active)),
+      clock: lane && {
+        jump: (ms) => lane.faults.jump(ms),
+        ntp: (on) => {
+          lane.faults.setNtp(on);
+          void lane.judge();
+        },
+        rtc: (state) => {
+          lane.faults.setRtc(state);
+          void lane.judge();
+        },
+      },
+    });
   };
   return {
     scanners: {
       sim: {
         settings: z.strictObject({ input: z.string().min(1).default('-') }),
-        create: async (settings: { input: string }, context: DriverContext) => new LineScanner(settings.input, emergencyLine(context)),
+        create: async (settings: { input: string }, context: DriverContext) => new LineScanner(settings.input, control(context)),
       } satisfies Driver<CodeScanner>,
     },
     emergency: {
@@ -187,8 +177,18 @@ export function createSimDrivers() {
     display: { sim: { settings: none, create: async () => new SimDisplay() } },
     clock: {
       sim: {
-        settings: z.strictObject({ trusted: z.boolean().default(true) }),
-        create: async (settings: { trusted: boolean }) => simClock(settings.trusted),
+        settings: z.strictObject({
+          /** NTP synchronized at start. */
+          trusted: z.boolean().default(true),
+          rtc: z.enum(['ok', 'missing', 'reset']).default('missing'),
+          checkIntervalMs: z.number().int().min(100).max(3_600_000).default(1000),
+        }),
+        create: async (settings: { trusted: boolean; rtc: SimRtcState; checkIntervalMs: number }, context: DriverContext) => {
+          const faults = new SimClockFaults(settings.trusted, settings.rtc);
+          const systemClock = await createSimClock(faults, settings.checkIntervalMs, (h) => context.health.report('clock', h.healthy, h.detail));
+          clock = { faults, judge: () => systemClock.check() };
+          return systemClock;
+        },
       } satisfies Driver<Clock>,
     },
   };
