@@ -38,7 +38,7 @@ issuer
   });
 issuer
   .command('code')
-  .description('print one CG1 code signed by an issuer saved with init')
+  .description('print CG1 codes signed by an issuer saved with init, one per line')
   .requiredOption('--dir <dir>', 'the directory given to init')
   .requiredOption('--issuer <id>', 'issuer id')
   .requiredOption('--sub <id>', 'holder account id')
@@ -48,6 +48,7 @@ issuer
   .option('--ttl <seconds>', 'validity', '120')
   .option('--site <id>', 'ticket for this site')
   .option('--entries <n>', 'passages the ticket allows')
+  .option('--count <n>', 'this many codes, for holders SUB-1..SUB-N (a load or crash harness)', '1')
   .action(async (options: import('../sim/issuerCommand.js').CodeOptions) => {
     const { issuerCode } = await import('../sim/issuerCommand.js');
     issuerCode(options);

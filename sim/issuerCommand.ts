@@ -61,9 +61,10 @@ export interface CodeOptions {
   ttl: string;
   site?: string;
   entries?: string;
+  count: string;
 }
 
-/** `code`: print one CG1 code text signed by a saved issuer. */
+/** `code`: print CG1 code texts signed by a saved issuer, one per line; with --count, subjects SUB-1..SUB-N, each code its own id. */
 export function issuerCode(options: CodeOptions): void {
   const issuer = load(options.dir, options.issuer);
   if (!(CATEGORIES as readonly string[]).includes(options.category)) throw new InputError(`--category must be one of ${CATEGORIES.join(', ')}`);
@@ -71,14 +72,17 @@ export function issuerCode(options: CodeOptions): void {
   const ttl = Number(options.ttl);
   if (!Number.isFinite(ttl) || ttl <= 0) throw new InputError(`--ttl ${JSON.stringify(options.ttl)} is not a number of seconds`);
   const product = options.site === undefined && options.entries === undefined ? undefined : { ...(options.site ? { site: options.site } : {}), entries: Number(options.entries ?? 1) };
-  const claims = { sub: options.sub, category: options.category, ...(product ? { product } : {}) };
-  let text: string;
-  if (options.profile === 'issuer') {
-    text = issuer.issuerCode({ ...claims, iat: now, exp: now + ttl, cti: randomBytes(16) });
-  } else if (options.profile === 'holder') {
-    text = TestHolder.enrol(issuer, { ...claims, iat: now, exp: now + ttl }, issuer.key.alg).offlineCode(now);
-  } else {
-    throw new InputError('--profile must be issuer or holder');
+  const count = Number(options.count);
+  if (!Number.isSafeInteger(count) || count < 1 || count > 1_000_000) throw new InputError(`--count ${JSON.stringify(options.count)} must be a whole number from 1 to 1000000`);
+  if (options.profile !== 'issuer' && options.profile !== 'holder') throw new InputError('--profile must be issuer or holder');
+  const lines: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    const claims = { sub: count === 1 ? options.sub : `${options.sub}-${i}`, category: options.category, ...(product ? { product } : {}) };
+    lines.push(
+      options.profile === 'issuer'
+        ? issuer.issuerCode({ ...claims, iat: now, exp: now + ttl, cti: randomBytes(16) })
+        : TestHolder.enrol(issuer, { ...claims, iat: now, exp: now + ttl }, issuer.key.alg).offlineCode(now),
+    );
   }
-  process.stdout.write(`${text}\n`);
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

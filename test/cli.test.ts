@@ -94,6 +94,13 @@ describe('citygate issuer', () => {
     const other = citygate(['issuer', 'code', '--dir', keys, '--issuer', 'nobody', '--sub', 'x']);
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/no key for issuer nobody/);
+
+    // A harness's supply: N codes, each its own holder and code id.
+    const many = citygate(['issuer', 'code', '--dir', keys, '--issuer', 'cq.yukuaima', '--sub', 'load', '--count', '3', '--at', AT]);
+    expect(many.status).toBe(0);
+    const verdicts = many.stdout.trim().split('\n').map((text) => JSON.parse(citygate(['check', '--trust', trustFile, '--at', AT, text]).stdout));
+    expect(verdicts.map((v) => [v.result, v.subject])).toEqual([['accepted', 'load-1'], ['accepted', 'load-2'], ['accepted', 'load-3']]);
+    expect(citygate(['issuer', 'code', '--dir', keys, '--issuer', 'cq.yukuaima', '--sub', 'x', '--count', '0']).stderr).toMatch(/--count "0" must be a whole number/);
   });
 });
 
