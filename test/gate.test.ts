@@ -220,6 +220,30 @@ describe('barrier and journal', () => {
     expect(f.board.barrier.actions.map((a) => a.action)).toEqual(['close']);
   });
 
+  it('a clone tapped right after the genuine card is a card-auth-failed tap, not a repeat; the genuine card right after a clone is accepted', async () => {
+    const f = await setup();
+    const genuine = VirtualCard.issue(f.issuer, 'C-7', { iat: START_SEC - 86_400 });
+    f.board.reader.present(genuine);
+    await f.gate.settled();
+    f.board.reader.present(genuine.clone());
+    await f.gate.settled();
+    const other = VirtualCard.issue(f.issuer, 'C-8', { iat: START_SEC - 86_400 });
+    f.board.reader.present(other.clone());
+    await f.gate.settled();
+    f.board.reader.present(other);
+    await f.gate.settled();
+    expect(f.journal.taps().map((t) => [t.subject, t.reason])).toEqual([
+      ['C-7', 'ok'],
+      ['C-7', 'card-auth-failed'],
+      ['C-8', 'card-auth-failed'],
+      ['C-8', 'ok'],
+    ]);
+    // The genuine card's own double tap is still one tap.
+    f.board.reader.present(other);
+    await f.gate.settled();
+    expect(f.journal.taps()).toHaveLength(4);
+  });
+
   it('refuses codes while the clock is untrusted but keeps taking cards', async () => {
     const f = await setup();
     f.board.clock.setTrusted(false);

@@ -22,7 +22,7 @@ export type Decision =
       identity: Identity | undefined;
       /** What the passenger reads under the reason (a ticket's time slot). */
       note?: DisplayLine[];
-      /** The credential's kind where it was read before the refusal (a UID card's tap is kind `uid`). */
+      /** The credential's kind, set only when the card was verified in full (key proved) before the rules refused it; a UID card's tap is kind `uid`. */
       kind?: CredentialKind;
     };
 

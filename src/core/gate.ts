@@ -558,10 +558,18 @@ export class Gate {
   }
 }
 
-/** What makes two presentations the same tap: the code's text, or the card's issuer and number. */
+/**
+ * What makes two presentations the same tap: the code's text, or the card's
+ * issuer and number once the card has proved its key. A card refused before
+ * that (a clone with a copied certificate, one pulled away mid-exchange) names
+ * a number it has not proved: keyed by it, a clone would hide behind the real
+ * card's tap, or get the real card turned away as a repeat.
+ */
 function presentationKey(p: Presentation, decision: Decision): string | undefined {
   if (p.kind === 'code') return `code:${p.text}`;
-  const who = decision.result === 'accepted' ? decision.credential : decision.identity;
+  if (decision.result === 'accepted') return `card:${decision.credential.issuer}:${decision.credential.subject}`;
+  // A refusal carries the credential's kind only when the card was verified before the rules refused it.
+  const who = decision.kind !== undefined ? decision.identity : undefined;
   return who ? `card:${who.issuer}:${who.subject}` : undefined;
 }
 
