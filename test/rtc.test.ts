@@ -43,6 +43,8 @@ describe('DS3231 registers', () => {
 
   it('refuses registers that are no time', () => {
     expect(decodeDs3231Time(Uint8Array.of(0x5a, 0, 0, 1, 1, 1, 0x25))).toMatchObject({ reason: expect.stringMatching(/not BCD/) });
+    // A tens digit above 9 (a corrupted read) is not a year of the 22nd century.
+    expect(decodeDs3231Time(Uint8Array.of(0, 0, 0, 1, 1, 1, 0xa0))).toMatchObject({ reason: expect.stringMatching(/not BCD/) });
     expect(decodeDs3231Time(Uint8Array.of(0, 0, 0, 1, 0x30, 0x02, 0x25))).toMatchObject({ reason: expect.stringMatching(/not a date: 2025-2-30/) });
     expect(decodeDs3231Time(Uint8Array.of(0x60, 0, 0, 1, 1, 1, 0x25))).toMatchObject({ reason: expect.stringMatching(/not a date/) });
     expect(decodeDs3231Time(Uint8Array.of(0, 0, 0, 1, 1, 0x00, 0x25))).toMatchObject({ reason: expect.stringMatching(/not a date/) });

@@ -27,7 +27,7 @@ function bcd(byte: number, mask: number): number | undefined {
   const value = byte & mask;
   const tens = value >> 4;
   const units = value & 0x0f;
-  return units > 9 ? undefined : tens * 10 + units;
+  return units > 9 || tens > 9 ? undefined : tens * 10 + units;
 }
 
 const toBcd = (n: number): number => ((Math.floor(n / 10) << 4) | n % 10) & 0xff;

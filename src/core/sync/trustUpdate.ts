@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { trustListSchema, type TrustStore } from '../credentials/trustList.js';
-import { openFleetMessage } from './fleetMessage.js';
+import { TrustListError, trustListSchema, TrustStore } from '../credentials/trustList.js';
+import { FleetMessageError, openFleetMessage } from './fleetMessage.js';
 
 const trustUpdatePayload = z.object({
   seq: z.number().int().min(1),
@@ -10,7 +10,18 @@ const trustUpdatePayload = z.object({
 
 export type TrustUpdate = z.infer<typeof trustUpdatePayload>;
 
-/** A trust-list update from `citygate/v1/trust`, verified with the fleet keys of the trust list in force. */
+/**
+ * A trust-list update from `citygate/v1/trust`, verified with the fleet keys
+ * of the trust list in force, and its list loadable (every key imports): a
+ * signed list the gate could not use is refused here, not when applied.
+ */
 export function openTrustUpdate(bytes: Uint8Array, trust: TrustStore, nowSec: number): TrustUpdate {
-  return openFleetMessage(bytes, trust, nowSec, trustUpdatePayload, 'trust-list update');
+  const update = openFleetMessage(bytes, trust, nowSec, trustUpdatePayload, 'trust-list update');
+  try {
+    TrustStore.fromDocument(update.trustList);
+  } catch (error) {
+    if (error instanceof TrustListError) throw new FleetMessageError('invalid', `trust-list update ${update.seq}: ${error.message}`);
+    throw error;
+  }
+  return update;
 }
