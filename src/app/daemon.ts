@@ -9,6 +9,7 @@ import { buildBoard, type DriverRegistry } from './boardBuilder.js';
 import { loadConfig, type GateConfig } from './config.js';
 import { InputError } from './settingsSchema.js';
 import { readInputText } from './inputFile.js';
+import { openOnStateDisk, stateDiskProblem } from './stateDisk.js';
 import { feedLocations } from './locationFeed.js';
 import { GateMetrics } from './metrics.js';
 import { modeOverride, saveModeOverride } from './modeOverride.js';
@@ -44,12 +45,13 @@ export async function startGate(configPath: string, registry: DriverRegistry, en
   try {
     mkdirSync(join(state, 'denylist'), { recursive: true });
   } catch (error) {
-    throw new InputError(`cannot create the state directory ${state}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new InputError(`cannot create the state directory ${state}: ${stateDiskProblem(state) ?? (error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const tls = config.sync?.tls ? { ca: readPem(config.sync.tls.ca, 'CA certificate'), cert: readPem(config.sync.tls.cert, 'client certificate'), key: readPem(config.sync.tls.key, 'client key') } : undefined;
   const { board, problems, health, locations } = await buildBoard(config, registry, log, configPath);
-  const denyList = DenyListStore.open(join(state, 'denylist'));
-  const parts = assembleGate({ board, settings: { ...settings, site }, trust: loadTrustFile(config.paths.trust), denyList, journalPath: join(state, 'journal.db'), log });
+  const denyList = openOnStateDisk(state, () => DenyListStore.open(join(state, 'denylist')));
+  const trustList = loadTrustFile(config.paths.trust);
+  const parts = openOnStateDisk(state, () => assembleGate({ board, settings: { ...settings, site }, trust: trustList, denyList, journalPath: join(state, 'journal.db'), log }));
   const trust = new TrustFile(config.paths.trust, parts.journal, parts.decider);
   const commandedMode = modeOverride(parts.journal, settings.mode);
   if (commandedMode) {
@@ -87,14 +89,25 @@ export async function startGate(configPath: string, registry: DriverRegistry, en
     log,
     stop() {
       stopping ??= (async () => {
-        await parts.gate.stop();
-        await stopLocations();
-        await fleet?.stop();
-        await metrics.close();
-        parts.journal.close();
-        denyList.close();
-        log.info({}, 'gate stopped');
+        // Each part is closed even if one before it fails (a read-only card): the journal above all.
+        const failures: string[] = [];
+        const step = async (part: string, close: () => unknown) => {
+          try {
+            await close();
+          } catch (error) {
+            failures.push(`${part}: ${(error as Error).message}`);
+          }
+        };
+        await step('gate', () => parts.gate.stop());
+        await step('location feed', stopLocations);
+        await step('fleet link', () => fleet?.stop());
+        await step('metrics', () => metrics.close());
+        await step('journal', () => parts.journal.close());
+        await step('deny list', () => denyList.close());
+        if (failures.length > 0) log.error({ failures }, 'gate stopped with failures');
+        else log.info({}, 'gate stopped');
         log.flush();
+        if (failures.length > 0) throw new Error(failures.join('; '));
       })();
       return stopping;
     },

@@ -203,9 +203,18 @@ export class DenyListStore implements DenyList {
     return this.applySnapshot(issuer, seq, SortedHashes.fromUnsorted(words, hashes.length / 2));
   }
 
+  /**
+   * Folds the WAL back when the disk allows it, and closes in any case: a full
+   * or read-only card refuses the checkpoint, and the WAL then stays, whole,
+   * to be folded back at the next open.
+   */
   close(): void {
     if (!this.db.open) return;
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Nothing is lost: see above.
+    }
     this.db.close();
   }
 
