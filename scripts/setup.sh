@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 if [[ "${1:-}" == "--system" ]]; then
   # pcscd + vpcd: the real PC/SC stack for card tests; mosquitto (+ clients): the broker for sync tests;
   # socat: pty pairs standing in for a serial scan module; systemd: systemd-analyze for the unit.
-  packages=(python3-cbor2 python3-cryptography pcscd libpcsclite-dev vsmartcard-vpcd mosquitto mosquitto-clients socat systemd)
+  packages=(python3-cbor2 python3-cryptography pcscd libpcsclite-dev vsmartcard-vpcd mosquitto mosquitto-clients socat systemd e2fsprogs util-linux)
   missing=()
   for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if (( ${#missing[@]} )); then
