@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCrashLoop } from '../faults/crash/crashLoop.js';
+import { CI_CRASH_LOOP } from '../faults/crash/sizes.js';
 import type { SubjectKind } from '../faults/crash/ledger.js';
 import { loadEvidence, verifyGate } from '../faults/crash/verifier.js';
 import { TapStore } from '../provisioning/collector/tapStore.js';
@@ -159,7 +160,7 @@ describe('crash loop: the daemon SIGKILLed at random moments', () => {
   it(
     'survives 200 kills with every tap at the collector exactly once, gapless, and no code accepted twice',
     async () => {
-      const figures = await runCrashLoop({ gates: 2, kills: 200, seed: 7 });
+      const figures = await runCrashLoop(CI_CRASH_LOOP);
       console.log(JSON.stringify(figures, null, 1));
 
       expect(figures.kills).toBeGreaterThanOrEqual(200);
