@@ -6,25 +6,12 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector } from '../provisioning/collector/collector.js';
-import type { Log } from '../src/core/log.js';
 import type { Tap } from '../src/core/tap.js';
+import { RecordingLog } from '../sim/recordingLog.js';
 import { Mosquitto } from './support/mosquitto.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'citygate-collector-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-class RecordingLog implements Log {
-  readonly lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
-  info(fields: object, message: string): void {
-    this.lines.push({ level: 'info', fields: fields as Record<string, unknown>, message });
-  }
-  warn(fields: object, message: string): void {
-    this.lines.push({ level: 'warn', fields: fields as Record<string, unknown>, message });
-  }
-  error(fields: object, message: string): void {
-    this.lines.push({ level: 'error', fields: fields as Record<string, unknown>, message });
-  }
-}
 
 async function until(what: string, condition: () => boolean): Promise<void> {
   for (let i = 0; i < 400; i++) {

@@ -13,7 +13,7 @@ import { DEFAULT_TIMINGS, type GateSettings } from '../../src/core/settings.js';
 import { FleetLink } from '../../src/core/sync/fleetLink.js';
 import { DEFAULT_UPLOADER } from '../../src/core/sync/tapUploader.js';
 import { createSimBoard, type SimBoard } from '../../sim/board.js';
-import { RecordingLog } from './recordingLog.js';
+import { RecordingLog } from '../../sim/recordingLog.js';
 import { until } from './until.js';
 
 export interface HostileGateOptions {

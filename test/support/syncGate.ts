@@ -12,36 +12,13 @@ import { FleetLink } from '../../src/core/sync/fleetLink.js';
 import { DEFAULT_UPLOADER, type UploaderOptions } from '../../src/core/sync/tapUploader.js';
 import { createSimBoard, type SimBoard } from '../../sim/board.js';
 import { trustListOf, type TestIssuer } from '../../sim/issuer.js';
+import { RecordingLog } from '../../sim/recordingLog.js';
+
+export { RecordingLog, type LogLine } from '../../sim/recordingLog.js';
 import type { TestFleetKey } from './fleetSigner.js';
 import { waitFor } from './waitFor.js';
 
 export const START = Date.parse('2026-11-23T08:00:00Z');
-
-export interface LogLine {
-  level: 'info' | 'warn' | 'error';
-  fields: Record<string, unknown>;
-  message: string;
-}
-
-/** A log that keeps its lines, so a test can wait for "refused and logged". */
-export class RecordingLog implements Log {
-  readonly lines: LogLine[] = [];
-  info(fields: object, message: string): void {
-    this.lines.push({ level: 'info', fields: fields as Record<string, unknown>, message });
-  }
-  warn(fields: object, message: string): void {
-    this.lines.push({ level: 'warn', fields: fields as Record<string, unknown>, message });
-  }
-  error(fields: object, message: string): void {
-    this.lines.push({ level: 'error', fields: fields as Record<string, unknown>, message });
-  }
-  has(message: string, fields: Record<string, unknown> = {}): boolean {
-    return this.lines.some((line) => line.message === message && Object.entries(fields).every(([k, v]) => JSON.stringify(line.fields[k]) === JSON.stringify(v)));
-  }
-  count(message: string): number {
-    return this.lines.filter((line) => line.message === message).length;
-  }
-}
 
 export interface SyncGateOptions {
   url: string;
