@@ -7,7 +7,7 @@ import { TestIssuer, trustListOf } from '../sim/issuer.js';
 import { UidCard } from '../sim/uidCard.js';
 import { accessSchema } from '../src/app/rules/accessSchema.js';
 import { brokerForFile, cleanupAfterEach } from './support/cleanups.js';
-import { DaemonChild } from './support/daemonChild.js';
+import { DaemonProcess } from '../faults/daemonProcess.js';
 import { gateFixture } from './gateFixture.js';
 import { waitFor } from './support/waitFor.js';
 
@@ -33,7 +33,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function startGate(gateId: string, clock: Record<string, unknown>): DaemonChild {
+function startGate(gateId: string, clock: Record<string, unknown>): DaemonProcess {
   const config = join(dir, `${gateId}.json`);
   writeFileSync(
     config,
@@ -46,7 +46,7 @@ function startGate(gateId: string, clock: Record<string, unknown>): DaemonChild 
       metrics: { port: 0 },
     }),
   );
-  const gate = DaemonChild.start(config);
+  const gate = new DaemonProcess('dist/bin/citygate.js', config);
   defer(async () => void (await gate.stop()));
   return gate;
 }
@@ -66,7 +66,7 @@ function codeValidAt(fromMs: number): string {
   return issuer.issuerCode({ sub: `acct-${++subjects}`, iat: Math.floor(fromMs / 1000) });
 }
 
-async function reasonFor(gate: DaemonChild, fromMs: number): Promise<string> {
+async function reasonFor(gate: DaemonProcess, fromMs: number): Promise<string> {
   return (await gate.tapFor(codeValidAt(fromMs))).reason;
 }
 
@@ -80,24 +80,24 @@ describe('clock faults on the running gate', () => {
     expect(await reasonFor(gate, Date.now())).toBe('ok');
 
     // Set an hour back: a code that expired some 58 minutes ago looks fresh to the wrong clock.
-    gate.send(`#clock jump ${-HOUR_MS}`);
+    gate.scan(`#clock jump ${-HOUR_MS}`);
     const expiredInTruth = codeValidAt(Date.now() - HOUR_MS - 5_000);
     expect((await gate.tapFor(expiredInTruth)).reason).toBe('clock-untrusted');
     expect(await reasonFor(gate, Date.now())).toBe('clock-untrusted');
     await waitFor(() => latest(statuses)?.clockTrusted === false, 'the fleet sees the untrusted clock');
     expect((latest(statuses)!.hal as Record<string, { healthy: boolean; detail: string }>).clock).toMatchObject({ healthy: false });
 
-    gate.send('#ntp on');
+    gate.scan('#ntp on');
     await waitFor(() => latest(statuses)?.clockTrusted === true, 'trusted again once NTP synchronized');
     expect(await reasonFor(gate, Date.now())).toBe('ok');
     expect((await gate.tapFor(expiredInTruth)).reason).toBe('expired');
 
     // Set an hour forward: a code that becomes valid in an hour looks valid now to the wrong clock.
-    gate.send(`#clock jump ${HOUR_MS}`);
+    gate.scan(`#clock jump ${HOUR_MS}`);
     const futureInTruth = codeValidAt(Date.now() + HOUR_MS - 5_000);
     expect((await gate.tapFor(futureInTruth)).reason).toBe('clock-untrusted');
     await waitFor(() => latest(statuses)?.clockTrusted === false, 'the fleet sees the untrusted clock again');
-    gate.send('#ntp on');
+    gate.scan('#ntp on');
     await waitFor(() => latest(statuses)?.clockTrusted === true, 'trusted again');
     expect((await gate.tapFor(futureInTruth)).reason).toBe('not-yet-valid');
 
@@ -111,18 +111,18 @@ describe('clock faults on the running gate', () => {
     await waitFor(() => latest(statuses)?.clockTrusted === true, `trusted on the RTC alone (stderr: ${gate.stderr})`);
     expect(await reasonFor(gate, Date.now())).toBe('ok');
 
-    gate.send('#rtc reset');
+    gate.scan('#rtc reset');
     await waitFor(() => latest(statuses)?.clockTrusted === false, 'the RTC that lost its time is seen');
     const clock = () => (latest(statuses)!.hal as Record<string, { healthy: boolean; detail: string }>).clock!;
     expect(clock().detail).toMatch(/before 2024: it lost its time/);
     expect(await reasonFor(gate, Date.now())).toBe('clock-untrusted');
 
-    gate.send('#rtc missing');
+    gate.scan('#rtc missing');
     await waitFor(() => /no chip answers/.test(clock().detail), 'the missing RTC is seen');
     expect(await reasonFor(gate, Date.now())).toBe('clock-untrusted');
     // Set back an hour with the RTC answering again: it disagrees, and says by how much.
-    gate.send(`#clock jump ${-HOUR_MS}`);
-    gate.send('#rtc ok');
+    gate.scan(`#clock jump ${-HOUR_MS}`);
+    gate.scan('#rtc ok');
     await waitFor(() => /ms off sim RTC/.test(clock().detail), 'the RTC disagreeing with the system time');
     expect(await reasonFor(gate, Date.now() - HOUR_MS)).toBe('clock-untrusted');
     expect(gate.taps().filter((t) => t.result === 'accepted')).toHaveLength(1);

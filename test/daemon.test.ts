@@ -1,10 +1,11 @@
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DaemonProcess } from '../faults/daemonProcess.js';
 import { TestIssuer, trustListOf } from '../sim/issuer.js';
 import type { Tap } from '../src/core/tap.js';
 import { Mosquitto } from './support/mosquitto.js';
@@ -20,54 +21,12 @@ import { waitFor } from './support/waitFor.js';
 const GATE = 'D-GATE-1';
 const SITE = 'site-d';
 
-interface LogLine {
-  msg: string;
-  tap?: Tap;
-  [key: string]: unknown;
-}
-
 const running: DaemonProcess[] = [];
 
-function track(child: ChildProcessWithoutNullStreams): DaemonProcess {
-  const daemon = new DaemonProcess(child);
+function startDaemon(config: string): DaemonProcess {
+  const daemon = new DaemonProcess('dist/bin/citygate.js', config);
   running.push(daemon);
   return daemon;
-}
-
-class DaemonProcess {
-  readonly lines: LogLine[] = [];
-  stderr = '';
-  private buffer = '';
-
-  constructor(readonly child: ChildProcessWithoutNullStreams) {
-    child.stdout.on('data', (chunk: Buffer) => {
-      this.buffer += chunk.toString();
-      let newline: number;
-      while ((newline = this.buffer.indexOf('\n')) >= 0) {
-        const text = this.buffer.slice(0, newline);
-        this.buffer = this.buffer.slice(newline + 1);
-        if (text.startsWith('{')) this.lines.push(JSON.parse(text) as LogLine);
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-  }
-
-  static start(config: string): DaemonProcess {
-    return track(spawn(process.execPath, ['dist/bin/citygate.js', 'run', '--config', config], { stdio: ['pipe', 'pipe', 'pipe'] }));
-  }
-
-  scan(text: string): void {
-    this.child.stdin.write(`${text}\n`);
-  }
-
-  taps(): Tap[] {
-    return this.lines.filter((l) => l.msg === 'tap').map((l) => l.tap!);
-  }
-
-  async exit(): Promise<number | null> {
-    if (this.child.exitCode !== null) return this.child.exitCode;
-    return new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-  }
 }
 
 describe('citygate run: the daemon on the simulated lane with a real broker', () => {
@@ -117,7 +76,7 @@ describe('citygate run: the daemon on the simulated lane with a real broker', ()
   });
 
   afterAll(async () => {
-    for (const daemon of running) if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
+    for (const daemon of running) daemon.kill('SIGKILL');
     await collector?.endAsync();
     await broker?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -136,7 +95,7 @@ describe('citygate run: the daemon on the simulated lane with a real broker', ()
   }
 
   it('serves codes, takes deny-list updates from an independent fleet backend, uploads every tap, and stops cleanly', async () => {
-    const gate = DaemonProcess.start(config);
+    const gate = startDaemon(config);
     await waitFor(() => gate.lines.some((l) => l.msg === 'connected to the broker'), `daemon connected (stderr: ${gate.stderr})`);
 
     gate.scan(code('acct-ok'));
@@ -179,8 +138,7 @@ describe('citygate run: the daemon on the simulated lane with a real broker', ()
     expect([...received.values()].map((t) => t.seq).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
     await waitFor(() => statuses.some((s) => s.online === true && (s.denyList as Record<string, number>)['cq.yukuaima'] === 2), 'status shows deny-list seq 2');
 
-    gate.child.kill('SIGTERM');
-    expect(await gate.exit()).toBe(0);
+    expect(await gate.stop()).toBe(0);
     expect(gate.lines.some((l) => l.msg === 'gate stopped')).toBe(true);
     await waitFor(() => statuses.at(-1)?.online === false, 'offline status after a clean stop');
   });

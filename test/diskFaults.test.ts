@@ -17,7 +17,7 @@ import { auditTaps, type JournalRow } from '../faults/disk/tapAudit.js';
 /** pino-like stdout of a gate, for checking that the audit catches what it must. */
 function logOf(lines: object[]): GateLog {
   const log = new GateLog();
-  for (const line of lines) log.add(JSON.stringify({ time: 0, ...line }));
+  for (const line of lines) log.add({ time: 0, ...(line as { msg: string }) });
   return log;
 }
 

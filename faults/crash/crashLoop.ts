@@ -8,7 +8,7 @@ import { Mosquitto } from '../../sim/mosquittoProcess.js';
 import { seededRandom } from '../../sim/seededRandom.js';
 import type { Log } from '../../src/core/log.js';
 import { CrashedGate } from './crashedGate.js';
-import type { DaemonProcess } from './daemonProcess.js';
+import type { DaemonProcess } from '../daemonProcess.js';
 import { DenyListPublisher } from './denyListPublisher.js';
 import { addGateFigures, emptyFigures, type CrashLoopFigures } from './figures.js';
 import { CrashParties } from './fleetKeys.js';

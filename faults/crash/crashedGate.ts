@@ -1,6 +1,6 @@
 import type { Collector } from '../../provisioning/collector/collector.js';
 import type { Tap } from '../../src/core/tap.js';
-import { DaemonProcess } from './daemonProcess.js';
+import { DaemonProcess } from '../daemonProcess.js';
 import type { CrashParties } from './fleetKeys.js';
 import { awaitKillMoment, planKill, type KillMoment, type KillTiming } from './killMoment.js';
 import type { Lane } from './laneConfig.js';

@@ -1,4 +1,4 @@
-import type { DaemonProcess, LogLine } from './daemonProcess.js';
+import type { DaemonProcess, LogLine } from '../daemonProcess.js';
 import type { UploadWatch } from './uploadWatch.js';
 
 /**

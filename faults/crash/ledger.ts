@@ -1,5 +1,5 @@
 import type { Tap } from '../../src/core/tap.js';
-import type { LogLine } from './daemonProcess.js';
+import type { LogLine } from '../daemonProcess.js';
 
 /** What a subject's codes were, and so what every tap of it must say. */
 export type SubjectKind = 'valid' | 'deny-listed' | 'unknown-issuer' | 'tampered';

@@ -1,4 +1,4 @@
-import type { DaemonProcess } from './daemonProcess.js';
+import type { DaemonProcess } from '../daemonProcess.js';
 import { denySubjects } from './denyListPublisher.js';
 import type { CrashParties } from './fleetKeys.js';
 import type { PresentationLedger, PresentedKind, SubjectKind } from './ledger.js';

@@ -19,10 +19,9 @@ export class GateLog {
   readonly lines: LogLine[] = [];
   readonly outcomes = new Map<string, CodeOutcome[]>();
 
-  /** One JSON line as pino wrote it; anything else on stdout is not a log line. */
-  add(raw: string): void {
-    if (!raw.startsWith('{')) return;
-    const line: LogLine = { ...(JSON.parse(raw) as { msg: string; time: number }), index: this.lines.length };
+  /** One line as pino wrote it, parsed. */
+  add(parsed: { msg: string; [key: string]: unknown }): void {
+    const line: LogLine = { time: 0, ...parsed, index: this.lines.length };
     this.lines.push(line);
     this.noteOutcome(line);
   }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Tap } from '../src/core/tap.js';
 
 /** One line of the daemon's pino JSON log. */
 export interface LogLine {
@@ -14,9 +15,10 @@ export interface Exit {
 const STDERR_KEPT = 20_000;
 
 /**
- * One run of `citygate run --config FILE` as a child process: codes go in on
- * its stdin (the sim scanner), log lines come out of its stdout. A line the
- * kill cut in half is dropped: it never reached anyone.
+ * One run of `citygate run --config FILE` as a child process, for the fault
+ * harnesses and the daemon tests: codes and lane control lines go in on its
+ * stdin (the sim scanner), log lines come out of its stdout. A line the kill
+ * cut in half is dropped: it never reached anyone.
  */
 export class DaemonProcess {
   readonly lines: LogLine[] = [];
@@ -61,6 +63,34 @@ export class DaemonProcess {
 
   kill(signal: NodeJS.Signals): void {
     if (this.alive()) this.child.kill(signal);
+  }
+
+  exitCode(): number | null {
+    return this.child.exitCode;
+  }
+
+  /** SIGTERM, as systemd stops the unit; SIGKILL if it has not gone within `graceMs`. Resolves with the exit code (null if killed). */
+  async stop(graceMs = 10_000): Promise<number | null> {
+    if (!this.alive()) return (await this.closed).code;
+    this.kill('SIGTERM');
+    const timer = setTimeout(() => this.kill('SIGKILL'), graceMs);
+    const { code } = await this.closed;
+    clearTimeout(timer);
+    return code;
+  }
+
+  /** Every committed tap the daemon logged, in order. */
+  taps(): Tap[] {
+    return this.lines.filter((line) => line.msg === 'tap').map((line) => line.tap as Tap);
+  }
+
+  /** Present a code and wait for its tap: the next one, as the lane handles one presentation at a time. */
+  async tapFor(code: string, timeoutMs = 15_000): Promise<Tap> {
+    const before = this.taps().length;
+    this.scan(code);
+    const line = await this.waitForLine(() => this.taps().length > before, timeoutMs);
+    if (!line) throw new Error(`no tap for the code presented within ${timeoutMs} ms (stderr: ${this.stderr})`);
+    return this.taps()[before]!;
   }
 
   has(msg: string): boolean {
