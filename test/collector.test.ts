@@ -62,8 +62,9 @@ class FakeGate {
     return gate;
   }
 
-  async send(batch: Tap[]): Promise<void> {
-    await this.raw(JSON.stringify({ gate: this.id, taps: batch }));
+  /** A batch as the gate sends it; `delivered`, the gate's delivered mark, as gates since issue 7 add it. */
+  async send(batch: Tap[], delivered?: number): Promise<void> {
+    await this.raw(JSON.stringify({ gate: this.id, ...(delivered === undefined ? {} : { delivered }), taps: batch }));
   }
 
   async raw(body: string): Promise<void> {
@@ -146,7 +147,21 @@ describe('collector', () => {
     await gate.close();
   });
 
-  it('starts a gate it never saw at the first seq of its first batch', async () => {
+  it('starts a gate it never saw at its delivered mark: a later batch of the window arriving first is a hole, never an ack', async () => {
+    const gate = await FakeGate.connect(broker.url, 'G-window');
+    // Batches 1..3 went to nobody (a broker that lost its sessions); 4..6 arrives first.
+    await gate.send(taps('G-window', 4, 6), 0);
+    await until('the hole below the later batch', () => collector.gaps().some((g) => g.gate === 'G-window'));
+    expect(collector.gaps().find((g) => g.gate === 'G-window')).toEqual({ gate: 'G-window', upTo: 0, gaps: [{ from: 1, to: 3 }] });
+    await gate.send(taps('G-window', 1, 3), 0);
+    await gate.ackFor(6);
+    // Nothing was acked while 1..3 were missing: the first ack is the one after the hole was filled.
+    expect(gate.acks).toEqual([6]);
+    expect(storedRows(db, 'G-window').map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    await gate.close();
+  });
+
+  it('starts a gate it never saw at the first seq of its first batch when the batch carries no delivered mark', async () => {
     const gate = await FakeGate.connect(broker.url, 'G-late');
     await gate.send(taps('G-late', 1001, 1003));
     await gate.ackFor(1003);

@@ -152,6 +152,8 @@ describe('tap upload', () => {
     expect(new Set(journalIds).size).toBe(last);
     expect(fleet.conflicts).toEqual([]);
     expect(gate.log.count('connected to the broker')).toBeGreaterThanOrEqual(5);
+    // Every broker kill is in the field log as a lost link, not only as the reconnect after it.
+    expect(gate.log.count('broker connection lost')).toBeGreaterThanOrEqual(4);
     expect(gate.journal.backlog()).toBe(0);
   });
 });

@@ -8,7 +8,7 @@ import { TestIssuer, trustListOf } from '../../sim/issuer.js';
 import { Mosquitto } from '../../sim/mosquittoProcess.js';
 import { silentLog } from '../../src/core/log.js';
 import { StatusWatch } from './statusWatch.js';
-import type { Teardown } from './teardown.js';
+import type { Teardown } from '../teardown.js';
 
 const SITE = 'site-disk';
 

@@ -5,7 +5,7 @@ import { FullDisk } from './fullDisk.js';
 import { ReadOnlyCard } from './readOnlyCard.js';
 import { runServingScenario, type ServingFigures, type ServingSize } from './servingScenario.js';
 import { runStartScenarios, type StartCase } from './startScenario.js';
-import { Teardown } from './teardown.js';
+import { Teardown } from '../teardown.js';
 
 export interface DiskFaultOptions extends Partial<ServingSize> {
   /** Size of each tmpfs (MiB): small, so that filling it is quick. */

@@ -6,7 +6,7 @@ import type { CodeOutcome } from './gateLog.js';
 import { GateProcess } from './gateProcess.js';
 import { journalFailing, journalOk } from './statusWatch.js';
 import { auditTaps, type JournalRow } from './tapAudit.js';
-import { waitUntil } from './waitUntil.js';
+import { waitUntil } from '../waitUntil.js';
 
 export interface ServingSize {
   /** Break and mend cycles in one gate's life. */

@@ -3,9 +3,9 @@ import { DiskFiller } from './diskFiller.js';
 import type { DiskRig } from './diskRig.js';
 import { GateProcess } from './gateProcess.js';
 import { journalFailing } from './statusWatch.js';
-import type { Teardown } from './teardown.js';
+import type { Teardown } from '../teardown.js';
 import { TmpfsMount } from './tmpfsMount.js';
-import { waitUntil } from './waitUntil.js';
+import { waitUntil } from '../waitUntil.js';
 
 /**
  * What a gate started on a bad disk did. Either is acceptable:

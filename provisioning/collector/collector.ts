@@ -111,7 +111,7 @@ export class Collector {
     }
     let outcome;
     try {
-      outcome = store.storeBatch(gate, batch.taps, new Date().toISOString());
+      outcome = store.storeBatch(gate, batch.taps, new Date().toISOString(), batch.delivered);
     } catch (error) {
       log.error({ gate, error: (error as Error).message }, 'cannot store batch: not acked, the gate will send it again');
       return;

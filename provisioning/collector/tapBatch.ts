@@ -32,12 +32,16 @@ const tapSchema = z.looseObject({
 
 const batchSchema = z.object({
   gate: text,
+  /** The gate's delivered mark when it sent the batch; absent from gates before it was added. */
+  delivered: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   taps: z.array(tapSchema).min(1).max(MAX_TAPS_PER_BATCH),
 });
 
 /** A batch as stored: the taps as the gate sent them. */
 export interface TapBatch {
   gate: string;
+  /** Every tap up to this seq was acknowledged to the gate (by this collector or another, maybe since pruned). */
+  delivered: number | undefined;
   taps: Tap[];
 }
 
@@ -66,5 +70,5 @@ export function parseTapBatch(body: Uint8Array, topicGate: string): TapBatch {
     const previous = batch.taps[i - 1];
     if (previous && tap.seq <= previous.seq) throw new MalformedBatch(`taps.${i}: seq ${tap.seq} after ${previous.seq}: taps must come in rising seq`);
   });
-  return { gate: batch.gate, taps: batch.taps as Tap[] };
+  return { gate: batch.gate, delivered: batch.delivered, taps: batch.taps as Tap[] };
 }

@@ -88,16 +88,19 @@ export class TapStore {
 
   /**
    * Store a batch in one transaction and move the gate's contiguous range.
-   * A gate never seen before starts its range just below the batch: a gate
-   * sends from its delivered mark, so what came before was delivered elsewhere or pruned.
+   * A gate never seen before starts its range at the delivered mark the batch
+   * carries (what came before was acknowledged, maybe elsewhere, maybe since
+   * pruned): the first batch to arrive may not be the first one sent, when
+   * earlier ones of its window were lost. A batch without the mark (an older
+   * gate) starts the range just below itself.
    */
-  storeBatch(gate: string, taps: readonly Tap[], receivedAt: string): BatchOutcome {
+  storeBatch(gate: string, taps: readonly Tap[], receivedAt: string, gateDelivered?: number): BatchOutcome {
     return this.db
       .transaction((): BatchOutcome => {
         const first = taps[0]!.seq;
         let upTo = this.statements.selectGate.get(gate) as number | undefined;
         if (upTo === undefined) {
-          upTo = first - 1;
+          upTo = Math.min(gateDelivered ?? first - 1, first - 1);
           this.statements.insertGate.run(gate, upTo, receivedAt);
         }
         const highest = Math.max(upTo, (this.statements.maxSeq.get(gate) as number | null) ?? 0);

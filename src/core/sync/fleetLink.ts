@@ -72,6 +72,8 @@ export class FleetLink {
   private readonly site: SiteSharing;
   private readonly timers: NodeJS.Timeout[] = [];
   private backoffMs = FIRST_BACKOFF_MS;
+  /** Between a connect and the close that ends it: the field log says when the link went, not only when it came back. */
+  private linkUp = false;
   private statusDebounce: NodeJS.Timeout | undefined;
   private lastStatus = '';
   private lastSignificant = '';
@@ -192,6 +194,7 @@ export class FleetLink {
   private async onConnect(): Promise<void> {
     const { gateId, site, log } = this.parts;
     this.backoffMs = FIRST_BACKOFF_MS;
+    this.linkUp = true;
     if (this.client) this.client.options.reconnectPeriod = FIRST_BACKOFF_MS;
     log.info({ url: this.options.url }, 'connected to the broker');
     try {
@@ -206,6 +209,8 @@ export class FleetLink {
   }
 
   private onClose(): void {
+    if (this.linkUp) this.parts.log.warn({ backlog: this.parts.journal.backlog() }, 'broker connection lost');
+    this.linkUp = false;
     this.uploader.disconnected();
     if (!this.client) return;
     // Exponential backoff with jitter, so a fleet does not reconnect in step after a broker restart.

@@ -102,8 +102,9 @@ export class TapUploader {
         const upTo = taps[taps.length - 1]!.seq;
         this.sentUpTo = upTo;
         this.inFlight.push({ upTo, sentAt: this.now() });
-        // Not awaited: the window, not the PUBACK, paces the batches.
-        void this.publish(JSON.stringify({ gate: this.gate, taps }));
+        // Not awaited: the window, not the PUBACK, paces the batches. The mark tells a collector that never
+        // heard of this gate where its range starts, even when earlier batches of the window were lost.
+        void this.publish(JSON.stringify({ gate: this.gate, delivered: this.journal.deliveredSeq(), taps }));
         await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {
