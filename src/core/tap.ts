@@ -25,6 +25,7 @@ export interface Tap {
   /** Minor units (fen), where the mode charges. */
   fare: number | null;
   product: Product | null;
+  /** From the presentation (card in the field, code text in hand) to the decision; the commit and then the barrier command follow. */
   latencyMs: number;
   /** Route and stop of a bus, station of a metro gate; null where the mode has none. */
   place: Place | null;
