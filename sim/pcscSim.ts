@@ -40,8 +40,8 @@ function passengers(issuer: TestIssuer, nowSec: number): PcscPassenger[] {
   ];
 }
 
-/** The reader as the gate sees it, its events also kept in `into` for the sim to wait on. */
-function recorded(reader: CardReader, into: CardReaderEvent[]): CardReader {
+/** The reader as the gate sees it, its events also kept in `into` for the sim (or a harness) to wait on. */
+export function recorded(reader: CardReader, into: CardReaderEvent[]): CardReader {
   return {
     start: (listener) =>
       reader.start((event) => {

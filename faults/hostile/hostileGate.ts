@@ -13,6 +13,7 @@ import { DEFAULT_TIMINGS, type GateSettings } from '../../src/core/settings.js';
 import { FleetLink } from '../../src/core/sync/fleetLink.js';
 import { DEFAULT_UPLOADER } from '../../src/core/sync/tapUploader.js';
 import { createSimBoard, type SimBoard } from '../../sim/board.js';
+import { recorded } from '../../sim/pcscSim.js';
 import { RecordingLog } from '../../sim/recordingLog.js';
 import { until } from './until.js';
 
@@ -41,18 +42,6 @@ export interface HostileGate extends AssembledGate {
   readerEvents: CardReaderEvent[];
   nowSec(): number;
   dispose(): Promise<void>;
-}
-
-/** The reader as the gate sees it, its events also kept in `into`. */
-function recorded(reader: CardReader, into: CardReaderEvent[]): CardReader {
-  return {
-    start: (listener) =>
-      reader.start((event) => {
-        into.push(event);
-        listener(event);
-      }),
-    stop: () => reader.stop(),
-  };
 }
 
 /** Start a gate with its journal, deny-list store and trust file in a temp dir; resolves once it is subscribed to the broker. */
