@@ -58,6 +58,7 @@ export class SystemClock implements Clock {
   private detail = '';
   private rtcWritten = false;
   private checking: Promise<void> | undefined;
+  private rtcWrite: Promise<void> | undefined;
   private interval: NodeJS.Timeout | undefined;
   private readonly wall: () => number;
   private readonly mono: () => number;
@@ -101,9 +102,13 @@ export class SystemClock implements Clock {
     return { cancel: () => clearTimeout(timer) };
   }
 
-  /** First judgement before the gate starts, then again every interval. */
+  /**
+   * First judgement before the gate starts, then again every interval. The
+   * start does not wait for the RTC write-back, which waits for a second
+   * boundary: up to a second off the gate's start, after a crash too.
+   */
   async start(): Promise<void> {
-    await this.check();
+    await this.judgement();
     this.interval = setInterval(() => void this.check(), this.settings.checkIntervalMs);
     this.interval.unref();
   }
@@ -111,10 +116,17 @@ export class SystemClock implements Clock {
   async stop(): Promise<void> {
     clearInterval(this.interval);
     await this.checking;
+    await this.rtcWrite;
     await this.parts.rtc?.close();
   }
 
-  check(): Promise<void> {
+  /** Judge the clock now; resolves once judged and the RTC is written back where NTP called for it. */
+  async check(): Promise<void> {
+    await this.judgement();
+    await this.rtcWrite;
+  }
+
+  private judgement(): Promise<void> {
     this.checking ??= this.judge().finally(() => (this.checking = undefined));
     return this.checking;
   }
@@ -122,7 +134,7 @@ export class SystemClock implements Clock {
   private async judge(): Promise<void> {
     const { rtc } = this.parts;
     if (await this.parts.ntpSynchronized(this.jumpedAt)) {
-      if (rtc && !this.rtcWritten) await this.writeBack(rtc);
+      if (rtc && !this.rtcWritten) this.rtcWrite ??= this.writeBack(rtc).finally(() => (this.rtcWrite = undefined));
       return this.report('ntp', 'wall time trusted: NTP synchronized');
     }
     this.rtcWritten = false;

@@ -90,6 +90,17 @@ describe('system clock', () => {
     return { clock, health };
   }
 
+  it('starts trusted on NTP without waiting for the RTC write-back (it waits for a second boundary); stop waits for it', async () => {
+    const { bus, rtc } = chip(Date.UTC(2000, 0, 1), 0x80);
+    const { clock } = clockWith({ ntp: [true], wall: PI_DAY, rtc });
+    await clock.start();
+    expect(clock.trusted()).toBe(true);
+    const blockWrites = () => bus.log.filter((op) => op.op === 'writeI2cBlock').length;
+    expect(blockWrites()).toBe(0);
+    await clock.stop();
+    expect(blockWrites()).toBe(1);
+  });
+
   it('NTP in sync: trusted, and the RTC is set to the next whole second and its OSF cleared, once per synchronized period', async () => {
     const { bus, rtc } = chip(Date.UTC(2000, 0, 1), 0x80);
     const { clock, health } = clockWith({ ntp: [true, true, false, true], wall: PI_DAY, rtc });
