@@ -117,6 +117,9 @@ describe('status', () => {
     const watcher = await watch('STAT-3');
     const status = await watcher.client.next<Status>(watcher.topic, () => true, 'the retained status after the stop');
     expect(status).toEqual({ gate: 'STAT-3', online: false, version: '0.1.0-test' });
+    // A clean stop is not a lost link in the field log.
+    expect(gate.log.count('connected to the broker')).toBe(1);
+    expect(gate.log.count('broker connection lost')).toBe(0);
   });
 
   it('a lost connection leaves the will as the retained status, until the gate is back', async () => {

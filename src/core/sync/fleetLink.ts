@@ -209,10 +209,12 @@ export class FleetLink {
   }
 
   private onClose(): void {
-    if (this.linkUp) this.parts.log.warn({ backlog: this.parts.journal.backlog() }, 'broker connection lost');
+    const wasUp = this.linkUp;
     this.linkUp = false;
     this.uploader.disconnected();
+    // No client: a clean stop, not a lost link.
     if (!this.client) return;
+    if (wasUp) this.parts.log.warn({ backlog: this.parts.journal.backlog() }, 'broker connection lost');
     // Exponential backoff with jitter, so a fleet does not reconnect in step after a broker restart.
     this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs ?? 30_000);
     this.client.options.reconnectPeriod = Math.round(this.backoffMs * (0.5 + Math.random() / 2));
