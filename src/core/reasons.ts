@@ -30,9 +30,9 @@ export const CONTRACT_REASONS = [
 export const GATE_REASONS = [
   /** The product names a zone this gate is not in. */
   'wrong-zone',
-  /** A card answered, but not with the CG card application (DESIGN.md §3). */
+  /** A card answered, but with no application this gate enables (CG card, qPBOC, ...). */
   'card-not-supported',
-  /** The reader or card did not answer in time. */
+  /** The reader or card did not answer in time, or the card flow ran past its overall deadline. */
   'card-timeout',
   /** The venue admitted as many passages today as it may (a group is refused whole, never split). */
   'capacity-full',
@@ -40,6 +40,8 @@ export const GATE_REASONS = [
   'not-allowed',
   /** An access gate: the holder is on the allow-list, but not for this time of the week. */
   'outside-schedule',
+  /** A bank card's issuer certificate is on the fleet's issuer-certificate revocation list (RID, CA index, serial). */
+  'certificate-revoked',
 ] as const;
 
 export type Reason = (typeof CONTRACT_REASONS)[number] | (typeof GATE_REASONS)[number];
