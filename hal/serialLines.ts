@@ -91,7 +91,10 @@ export class SerialLines {
     this.pending = Buffer.alloc(0);
     this.discarding = false;
     this.backoffMs = this.settings.reopenMinMs;
-    port.on('data', (chunk: Buffer) => this.receive(chunk));
+    // Bytes still arriving while stop() closes the port are not passed on: the reader has been told to stop.
+    port.on('data', (chunk: Buffer) => {
+      if (this.running && this.port === port) this.receive(chunk);
+    });
     port.on('error', (err: Error) => this.lost(port, `error on ${this.describePort()}: ${err.message}`));
     port.on('close', (err: (Error & { disconnected?: boolean }) | null) => {
       this.lost(port, err?.disconnected ? `${this.settings.path} was unplugged` : `${this.settings.path} was closed`);

@@ -15,6 +15,8 @@ declare module 'node-webcam' {
   export interface Webcam {
     capture(location: string, callback: (error: Error | null, data: unknown) => void): void;
     generateSh(location: string): string;
+    /** What capture() checks in the command's stderr (fswebcam exits 0 without a camera): an Error, or null. */
+    runCaptureValidations(stderr: string): Error | null;
   }
   /** CommonJS `module.exports = NodeWebcam`: under ESM it is the default export. */
   const NodeWebcam: { create(options: WebcamOptions): Webcam };

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,12 @@ export const nodeWebcamOptionsSchema = z.strictObject({
 });
 
 export type NodeWebcamOptions = z.output<typeof nodeWebcamOptionsSchema>;
+
+/** fswebcam gives up on a camera after 10 s a frame (its --timeout); a still still running after this is hung. */
+const STILL_TIMEOUT_MS = 30_000;
+/** How long a still process has to leave after SIGTERM (stop, hung) before it is killed. */
+const TERM_GRACE_MS = 2_000;
+const STDERR_KEPT = 16 * 1024;
 
 /**
  * What node-webcam is asked for: an uncompressed-ish PNG (zlib level 1), grey,
@@ -58,6 +65,7 @@ export class NodeWebcamScanner implements CodeScanner {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private capturing: Promise<void> | undefined;
+  private still: ChildProcess | undefined;
   private healthy: boolean | undefined;
   private lastDetail = '';
 
@@ -79,10 +87,17 @@ export class NodeWebcamScanner implements CodeScanner {
     this.schedule(0);
   }
 
+  /**
+   * A still being taken is not waited for: its process (fswebcam) is ended, and waited for no longer
+   * than twice TERM_GRACE_MS (one stuck in the camera's kernel driver survives even SIGKILL).
+   */
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
-    await this.capturing;
+    if (this.still) endStill(this.still);
+    let giveUp: NodeJS.Timeout | undefined;
+    await Promise.race([this.capturing, new Promise((resolve) => (giveUp = setTimeout(resolve, 2 * TERM_GRACE_MS)))]);
+    clearTimeout(giveUp);
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
     this.dir = undefined;
     this.listener = undefined;
@@ -100,7 +115,7 @@ export class NodeWebcamScanner implements CodeScanner {
   private async captureOnce(): Promise<void> {
     const still = join(this.dir!, 'still.png');
     await rm(still, { force: true });
-    const error = await new Promise<Error | null>((resolve) => this.webcam!.capture(still, (err) => resolve(err)));
+    const error = await this.takeStill(still);
     if (!this.running) return;
     if (error) {
       this.setHealth(false, `fswebcam could not take a still from ${this.options.device}: ${error.message.trim().slice(-300)}`);
@@ -122,10 +137,60 @@ export class NodeWebcamScanner implements CodeScanner {
     this.scanner!.scan(result.frame);
   }
 
+  /**
+   * What node-webcam's capture() does (its shell command, then its check of stderr), with the process
+   * in our hands: a stop ends it rather than waiting for the camera, and a hung one is ended too.
+   */
+  private takeStill(location: string): Promise<Error | null> {
+    const webcam = this.webcam!;
+    const command = webcam.generateSh(location);
+    return new Promise((resolve) => {
+      // A process group of its own: ending it reaches fswebcam whether or not the shell exec'd it.
+      const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      this.still = child;
+      let stderr = '';
+      let failed: Error | undefined;
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_KEPT);
+      });
+      const hung = setTimeout(() => {
+        failed = new Error(`no still within ${STILL_TIMEOUT_MS / 1000} s (the camera hangs); the capture command was ended`);
+        endStill(child);
+      }, STILL_TIMEOUT_MS);
+      child.once('error', (error) => (failed ??= error));
+      child.once('close', (code, signal) => {
+        clearTimeout(hung);
+        if (this.still === child) this.still = undefined;
+        if (failed) resolve(failed);
+        else if (code !== 0) resolve(new Error(`Command failed (${signal ? `signal ${signal}` : `exit code ${code}`}): ${command}\n${stderr}`));
+        else resolve(webcam.runCaptureValidations(stderr));
+      });
+    });
+  }
+
   private setHealth(healthy: boolean, detail: string): void {
     if (healthy === this.healthy && detail === this.lastDetail) return;
     this.healthy = healthy;
     this.lastDetail = detail;
     this.listener?.({ type: 'health', healthy, detail });
   }
+}
+
+/** SIGTERM to the still's process group, SIGKILL if it is still there after TERM_GRACE_MS; our end of its stderr closed once it exits. */
+function endStill(child: ChildProcess): void {
+  const signal = (name: NodeJS.Signals): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, name);
+    } catch {
+      // Already gone.
+    }
+  };
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  signal('SIGTERM');
+  const force = setTimeout(() => signal('SIGKILL'), TERM_GRACE_MS);
+  child.once('exit', () => {
+    clearTimeout(force);
+    // A process the shell started may still hold the pipe's other end.
+    child.stderr?.destroy();
+  });
 }

@@ -34,6 +34,8 @@ export const v4l2CameraOptionsSchema = z.strictObject({
 export type V4l2CameraOptions = z.output<typeof v4l2CameraOptionsSchema>;
 
 const STDERR_TAIL_BYTES = 2048;
+/** How long a capture process has to leave after SIGTERM before it is killed. */
+const TERM_GRACE_MS = 2000;
 
 /**
  * Camera scanner over one long-lived capture process (ffmpeg or GStreamer on
@@ -74,6 +76,11 @@ export class V4l2CameraScanner implements CodeScanner {
     this.launch();
   }
 
+  /**
+   * The capture process and whatever it started (a shell pipeline) are asked to leave, killed after
+   * TERM_GRACE_MS, and our ends of their pipes closed: nothing of the camera outlives the stop, and
+   * nothing it left behind holds the gate's process.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
@@ -81,19 +88,14 @@ export class V4l2CameraScanner implements CodeScanner {
     this.scanner?.stop();
     const child = this.child;
     this.child = undefined;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-      child.kill('SIGTERM');
-      const force = setTimeout(() => child.kill('SIGKILL'), 2000);
-      await exited;
-      clearTimeout(force);
-    }
+    if (child) await endProcess(child);
     this.listener = undefined;
   }
 
   private launch(): void {
     const [file, ...args] = this.commandLine();
-    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own, so that a stop or a stall reaches every process of a capture pipeline.
+    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
     let stderrTail = '';
     let stalled = false;
@@ -102,10 +104,12 @@ export class V4l2CameraScanner implements CodeScanner {
       clearTimeout(this.stallTimer);
       this.stallTimer = setTimeout(() => {
         stalled = true;
-        child.kill('SIGKILL');
+        signalGroup(child, 'SIGKILL');
       }, this.options.stallMs);
     };
     const splitter = new RawFrameSplitter(this.options.width, this.options.height, this.options.pixelFormat, (frame) => {
+      // Frames still in the pipe after a stop or a restart: not this run's.
+      if (this.stopping || this.child !== child) return;
       armStallTimer();
       if (this.healthy !== true) {
         this.backoffMs = this.options.restartMinMs;
@@ -144,6 +148,40 @@ export class V4l2CameraScanner implements CodeScanner {
   private emit(event: CodeScannerEvent): void {
     this.listener?.(event);
   }
+}
+
+/** `signal` to the process group `child` leads (its own, see launch), or to the child alone if that fails. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) {
+      process.kill(-child.pid, signal);
+      return;
+    }
+  } catch {
+    // The group is gone (or the pid was never a leader): the child itself, below.
+  }
+  child.kill(signal);
+}
+
+/**
+ * SIGTERM, SIGKILL after TERM_GRACE_MS, then our ends of its pipes closed. A process that not even
+ * SIGKILL ends (stuck in the camera's kernel driver) is not waited for beyond twice the grace: the
+ * rest of the gate's stop (offline status, journal) goes on.
+ */
+async function endProcess(child: ChildProcess): Promise<void> {
+  const running = (): boolean => child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+  if (running()) {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    signalGroup(child, 'SIGTERM');
+    const force = setTimeout(() => signalGroup(child, 'SIGKILL'), TERM_GRACE_MS);
+    let giveUp: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((resolve) => (giveUp = setTimeout(resolve, 2 * TERM_GRACE_MS)))]);
+    clearTimeout(force);
+    clearTimeout(giveUp);
+  }
+  // Gone, but a process it started may still hold the pipes' other ends (or a frame may still be in them).
+  child.stdout?.destroy();
+  child.stderr?.destroy();
 }
 
 /** The last lines of a process's stderr, short enough for a health detail. */

@@ -29,6 +29,7 @@ export class OledDisplay implements Display {
   private index = 0;
   private turn: TimerHandle | undefined;
   private needsInit = true;
+  private closed = false;
   /** Frames go out one after another; a page turn never interleaves with a new screen. */
   private wire: Promise<void> = Promise.resolve();
 
@@ -41,13 +42,21 @@ export class OledDisplay implements Display {
 
   /** Resolves once the first page of the screen is on the panel. */
   async show(lines: readonly DisplayLine[], style?: DisplayStyle): Promise<void> {
+    // After close() nothing is drawn, and no page timer is started again.
+    if (this.closed) return;
     this.turn?.cancel();
     this.pages = layoutPages(GATE_FONT, lines, style);
     this.index = 0;
     await this.present();
   }
 
+  /**
+   * Page turns stopped, panel off, bus closed. The gate's stop must call it: the timer that turns the
+   * pages of a long screen (a refusal, large text) would otherwise keep the process alive for ever.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.turn?.cancel();
     this.turn = undefined;
     await this.wire.catch(() => undefined);
@@ -66,7 +75,7 @@ export class OledDisplay implements Display {
     const sent = this.send(frame);
     if (pages.length > 1) {
       this.turn = this.context.clock.setTimer(this.settings.pageMs, () => {
-        if (this.pages !== pages) return;
+        if (this.pages !== pages || this.closed) return;
         this.index = (this.index + 1) % pages.length;
         this.present().catch(this.context.onFault);
       });

@@ -2,6 +2,7 @@ import type { CardReader, CardReaderEvent } from '../cardReader.js';
 import { loadPcsclite, type NativeContext, type NativeFactory, type NativeReader } from './pcscNative.js';
 import { technicianText } from './pcscErrors.js';
 import { PcscReaderSlot } from './pcscReaderSlot.js';
+import { PcscReaderWatch } from './pcscReaderWatch.js';
 
 export interface PcscReaderOptions {
   /** pcscd's socket (sets PCSCLITE_CSOCK_NAME); default: libpcsclite's own, /run/pcscd/pcscd.comm. */
@@ -107,6 +108,9 @@ export class PcscCardReader implements CardReader {
     if (!accepted || !this.listener) {
       // An 'error' event without a listener would throw out of the native callback.
       native.on('error', () => undefined);
+      // pcsclite watches every reader pcscd lists, ours or not (a dual reader's SAM slot): a watcher left
+      // running holds the process after the gate has stopped. Stop it as soon as it can be stopped.
+      void new PcscReaderWatch(native).close();
       return;
     }
     const slot = new PcscReaderSlot(native, {

@@ -19,6 +19,7 @@ export interface NativeReader {
   on(event: 'status', listener: (status: NativeReaderStatus) => void): this;
   on(event: 'error', listener: (error: Error) => void): this;
   on(event: 'end', listener: () => void): this;
+  once(event: 'status' | 'error' | 'end', listener: () => void): this;
   connect(options: { share_mode: number; protocol: number }, callback: (error: Error | null | undefined, protocol: number) => void): void;
   disconnect(disposition: number, callback: (error: Error | null | undefined) => void): void;
   transmit(data: Buffer, responseLength: number, protocol: number, callback: (error: Error | null | undefined, response: Buffer) => void): void;

@@ -2,11 +2,16 @@ import { CardIoError, type CardReaderEvent } from '../cardReader.js';
 import { PcscCardChannel } from './pcscCardChannel.js';
 import type { NativeReader } from './pcscNative.js';
 import { describePcscError, technicianText } from './pcscErrors.js';
+import { PcscReaderWatch } from './pcscReaderWatch.js';
 
-/** Result codes of a connect that say the card, not the reader, is the problem: nothing to alarm about. */
-/** How long shutdown waits for an exchange still in progress to end before it leaves the reader as it is. */
+/**
+ * How long shutdown waits for an exchange still in progress to end. The reader's watcher is stopped when
+ * the exchange ends, however long that takes (the process cannot exit before: pcsclite's exchange holds a
+ * libuv work request); the rest of the gate's stop need not wait that long.
+ */
 const SHUTDOWN_WAIT_MS = 2_000;
 
+/** Result codes of a connect that say the card, not the reader, is the problem: nothing to alarm about. */
 const CARD_SIDE = new Set(['SCARD_W_REMOVED_CARD', 'SCARD_E_NO_SMARTCARD', 'SCARD_W_UNRESPONSIVE_CARD', 'SCARD_W_UNPOWERED_CARD', 'SCARD_W_UNSUPPORTED_CARD', 'SCARD_E_PROTO_MISMATCH', 'SCARD_E_INVALID_ATR', 'SCARD_E_CARD_UNSUPPORTED']);
 
 export interface SlotEvents {
@@ -30,12 +35,15 @@ export class PcscReaderSlot {
   private channel: PcscCardChannel | undefined;
   private handleOps: Promise<void> = Promise.resolve();
   private readonly released = new WeakSet<PcscCardChannel>();
+  private readonly watch: PcscReaderWatch;
   private closed = false;
+  private shutdownDone: Promise<void> | undefined;
 
   constructor(
     private readonly native: NativeReader,
     private readonly events: SlotEvents,
   ) {
+    this.watch = new PcscReaderWatch(native);
     native.on('status', (status) => this.onStatus(status.state, status.atr));
     native.on('error', (error) => {
       // pcscd itself going away is reported once, by the reader driver, not by every reader.
@@ -48,18 +56,23 @@ export class PcscReaderSlot {
     return this.native.name;
   }
 
-  /** Stop using the reader: the channel fails with `reason`, the reader's watcher thread is stopped. */
-  async shutdown(reason: string): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.arrivals++;
-    this.channel?.end(new CardIoError('reader-gone', `${this.name}: ${reason}`));
-    this.channel = undefined;
-    const disconnected = await Promise.race([this.queueDisconnect().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), SHUTDOWN_WAIT_MS).unref())]);
-    // close() takes the lock that pcsclite holds around its event callbacks and around each exchange: call it
-    // outside any callback (next macrotask), and not at all while an exchange is stuck, or the process blocks.
-    await new Promise((resolve) => setImmediate(resolve));
-    if (disconnected) this.native.close();
+  /**
+   * Stop using the reader: the channel fails with `reason`, the card is left, and the reader's watcher
+   * thread is stopped (hal/pcsc/pcscReaderWatch.ts), after an exchange still under way has ended.
+   * Resolves once the watcher is stopped, or after SHUTDOWN_WAIT_MS while an exchange is still stuck.
+   */
+  shutdown(reason: string): Promise<void> {
+    this.shutdownDone ??= (async () => {
+      this.closed = true;
+      this.arrivals++;
+      this.channel?.end(new CardIoError('reader-gone', `${this.name}: ${reason}`));
+      this.channel = undefined;
+      const stopped = this.watch.close(this.queueDisconnect());
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)))]);
+      clearTimeout(timer);
+    })();
+    return this.shutdownDone;
   }
 
   private onStatus(state: number, atr: Buffer | undefined): void {
