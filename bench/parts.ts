@@ -242,6 +242,7 @@ function draftOf(i: number): TapDraft {
     product: null,
     latencyMs: 0.42,
     place: null,
+    emv: null,
   };
 }
 

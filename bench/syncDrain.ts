@@ -41,6 +41,7 @@ function backlog(count: number): Tap[] {
     product: null,
     latencyMs: 0.8,
     place: null,
+    emv: null,
   }));
 }
 

@@ -29,7 +29,7 @@ program
 const issuer = program.command('issuer').description('test issuers for development: keys, trust list, codes (never for a real issuer)');
 issuer
   .command('init')
-  .description('make a key per issuer and a trust list trusting them, in DIR')
+  .description('make a key per issuer and a trust list trusting them, in DIR; and bank-card test CAs (RSA F1, SM2 F2) with DIR/capk.json')
   .requiredOption('--dir <dir>', 'where to write the keys and trust.json')
   .option('--issuer <spec...>', 'issuers as ID:ALG (ALG is ES256 or EdDSA)', ['cq.yukuaima:ES256', 'sc.tianfu:EdDSA'])
   .action(async (options: { dir: string; issuer: string[] }) => {
@@ -52,6 +52,47 @@ issuer
   .action(async (options: import('../sim/issuerCommand.js').CodeOptions) => {
     const { issuerCode } = await import('../sim/issuerCommand.js');
     issuerCode(options);
+  });
+issuer
+  .command('bankcard')
+  .description('personalise a simulated UnionPay QuickPass card under a test CA made by init; prints its JSON (loadBankCard reads it)')
+  .requiredOption('--dir <dir>', 'the directory given to init')
+  .requiredOption('--pan <digits>', 'application PAN; its first six digits are the issuer BIN')
+  .option('--psn <nn>', 'PAN sequence number', '01')
+  .option('--algorithm <alg>', 'RSA or SM2 (the CA it is made under)', 'RSA')
+  .option('--expiry <yymmdd>', 'application expiry date (default 491231)')
+  .option('--out <file>', 'write the card here instead of stdout')
+  .action(async (options: import('../sim/emv/bankCardCommand.js').BankCardCommandOptions) => {
+    const { issuerBankCard } = await import('../sim/emv/bankCardCommand.js');
+    issuerBankCard(options);
+  });
+
+const card = program.command('card').description('card tools: read a card as the gate does; a bank card\'s token for deny lists');
+card
+  .command('read')
+  .description('wait for a card on a PC/SC reader, read it with the gate\'s own card flow and print the verdict as JSON (exit 0 accepted, 1 refused, 2 usage, file or reader error)')
+  .option('--reader <name>', 'only the reader whose name contains this (default: the first card on any reader)')
+  .option('--config <file>', 'the gate\'s config: its card applications, trust list, CA keys and token key')
+  .option('--trust <file>', 'trust list for CG cards (DESIGN.md §2)')
+  .option('--capk <file>', 'CA public keys for bank cards (DESIGN.md §5); alone it needs no config')
+  .option('--wait <seconds>', 'how long to wait for a card', '10')
+  .option('--at <iso-8601>', 'read as of this time instead of now (certificate and card expiry)')
+  .action(async (options: import('../src/app/cardReadCommand.js').CardReadOptions) => {
+    const { cardReadCommand } = await import('../src/app/cardReadCommand.js');
+    const report = await cardReadCommand(options);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    // pcsclite may keep a native handle open after the reader stopped: the verdict is out, so leave now.
+    process.exit(report.result === 'accepted' ? 0 : 1);
+  });
+card
+  .command('token')
+  .description('print the token that stands for a bank card (PAN and PAN sequence number) in taps and deny lists')
+  .requiredOption('--key <file>', 'the fleet\'s card token key (64 hex digits)')
+  .requiredOption('--pan <digits>', 'the card number, 12 to 19 digits')
+  .option('--psn <nn>', 'PAN sequence number (5F34)', '00')
+  .action(async (options: { key: string; pan: string; psn: string }) => {
+    const { cardTokenCommand } = await import('../src/app/cardTokenCommand.js');
+    process.stdout.write(`${cardTokenCommand(options)}\n`);
   });
 
 program

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadConfig, type GateConfig } from '../src/app/config.js';
+import { loadRevocationFile, REVOCATIONS_FILE } from '../src/app/revocationFile.js';
 import { loadTrustFile } from '../src/app/trustFile.js';
 import { trustListSchema } from '../src/core/credentials/trustList.js';
 import { DENY_LIST_FILE, DenyListStore } from '../src/core/denylist/denyListStore.js';
@@ -30,6 +31,8 @@ export interface GateStatus {
   disk: { path: string; freeBytes: number; totalBytes: number };
   denyList: { seqs: Record<string, number> } | { note: string };
   trust: { path: string; issuers: { id: string; keys: KeyStatus[] }[]; fleet: KeyStatus[] } | { path: string; note: string };
+  /** The bank-card revocation list the fleet last sent; `exp` (epoch s) ends when its message may be applied, not what it revokes. */
+  revocations: { path: string; seq: number; entries: number; exp: number } | { path: string; note: string };
   certificate: { path: string; subject: string; validTo: string; matchesKey: boolean } | { note: string };
   broker: string | null;
   /** Everything above that needs a technician's action; empty when the gate is fit to serve. */
@@ -78,6 +81,18 @@ function trustStatus(path: string, nowSec: number, problems: string[]): GateStat
     return { path, issuers, fleet };
   } catch (error) {
     problems.push(`trust list: ${(error as Error).message}`);
+    return { path, note: 'unreadable' };
+  }
+}
+
+function revocationStatus(stateDir: string, problems: string[]): GateStatus['revocations'] {
+  const path = join(stateDir, REVOCATIONS_FILE);
+  if (!existsSync(path)) return { path, note: 'none received yet' };
+  try {
+    const held = loadRevocationFile(path);
+    return { path, seq: held.seq, entries: held.list.entries.length, exp: held.exp };
+  } catch (error) {
+    problems.push(`revocation list: ${(error as Error).message}: the gate will not start`);
     return { path, note: 'unreadable' };
   }
 }
@@ -144,6 +159,7 @@ export function gateStatus(configPath: string, now = new Date()): GateStatus {
     disk,
     denyList: denyListStatus(stateDir),
     trust: trustStatus(config.paths.trust, nowSec, problems),
+    revocations: revocationStatus(stateDir, problems),
     certificate: certificateStatus(config, now, problems),
     broker: config.sync?.broker ?? null,
     problems,

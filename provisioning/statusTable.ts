@@ -39,6 +39,9 @@ export function statusTable(status: GateStatus): string {
     for (const issuer of t.issuers) for (const key of issuer.keys) rows.push([`issuer ${issuer.id}`, keyLine(key)]);
     for (const key of t.fleet) rows.push(['fleet key', keyLine(key)]);
   }
+  const r = status.revocations;
+  if ('note' in r) rows.push(['revocation list', `${r.path}: ${r.note}`]);
+  else rows.push(['revocation list', `seq ${r.seq}, ${r.entries} issuer certificates revoked (${r.path})`]);
   const c = status.certificate;
   if ('note' in c) rows.push(['certificate', c.note]);
   else rows.push(['certificate', `${c.subject.replaceAll('\n', ', ')} until ${c.validTo}${c.matchesKey ? '' : ' (NOT the device key)'}`]);

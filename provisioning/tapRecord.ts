@@ -4,7 +4,22 @@ import { MODES } from '../src/core/settings.js';
 import type { Tap } from '../src/core/tap.js';
 
 /** The fields of a tap (DESIGN.md §4), in the order they are written. */
-export const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place'] as const satisfies readonly (keyof Tap)[];
+export const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place', 'emv'] as const satisfies readonly (keyof Tap)[];
+
+export const TAP_KINDS = ['card', 'code', 'uid', 'emv'] as const;
+
+const hex = z.string().regex(/^([0-9A-F]{2})*$/, 'upper-case hex');
+
+/** A bank card's claim data on a tap: the masked PAN only, never the clear one. */
+export const emvTapSchema = z.strictObject({
+  aid: hex.min(10).max(32),
+  pan: z.string().regex(/^\d{6}\*+\d{4}$/, 'a masked PAN: first 6 and last 4 digits'),
+  psn: z.string().regex(/^\d{2}$/),
+  expiry: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  atc: z.number().int().min(0).max(0xffff),
+  oda: z.enum(['rsa', 'sm2']),
+  data: z.record(z.string().regex(/^[0-9A-F]{2,4}$/), hex.max(128)),
+});
 
 const isoUtc = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'ISO-8601 UTC with milliseconds');
 
@@ -16,7 +31,7 @@ export const tapRecordSchema = z.strictObject({
   gate: z.string().min(1),
   site: z.string().min(1),
   mode: z.enum(MODES),
-  kind: z.enum(['card', 'code', 'uid']),
+  kind: z.enum(TAP_KINDS),
   issuer: z.string().nullable(),
   subject: z.string().nullable(),
   category: z.string().nullable(),
@@ -35,6 +50,8 @@ export const tapRecordSchema = z.strictObject({
   latencyMs: z.number().min(0),
   // Exports from before places were journaled have none.
   place: z.strictObject({ route: z.string().optional(), stop: z.string().optional(), station: z.string().optional() }).nullable().default(null),
+  // Exports from before bank cards have none.
+  emv: emvTapSchema.nullable().default(null),
 });
 
 function csvCell(value: unknown): string {

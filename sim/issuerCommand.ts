@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseInstant } from '../src/app/checkCommand.js';
 import { InputError, parseWith } from '../src/app/settingsSchema.js';
 import { CATEGORIES } from '../src/core/credentials/credential.js';
+import { initTestCas } from './emv/bankCardCommand.js';
 import { TestHolder, TestIssuer, trustListOf, type KeyPair } from './issuer.js';
 
 /*
@@ -37,7 +38,7 @@ function load(dir: string, id: string): TestIssuer {
   return new TestIssuer(body.id, body.alg, Buffer.from(body.kid, 'base64url'), key);
 }
 
-/** `init`: one key per issuer (`id:alg`), and the trust list that trusts them all. */
+/** `init`: one key per issuer (`id:alg`), and the trust list that trusts them all; and the bank-card test CAs with their capk.json. */
 export function issuerInit(options: { dir: string; issuer: string[] }): void {
   const issuers = options.issuer.map((spec) => {
     const [id, alg = 'ES256'] = spec.split(':');
@@ -48,6 +49,7 @@ export function issuerInit(options: { dir: string; issuer: string[] }): void {
   for (const issuer of issuers) save(issuer, options.dir);
   const trust = join(options.dir, 'trust.json');
   writeFileSync(trust, `${JSON.stringify(trustListOf(issuers), null, 2)}\n`);
+  initTestCas(options.dir);
   process.stdout.write(`${trust}\n`);
 }
 

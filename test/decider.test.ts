@@ -5,6 +5,9 @@ import { CardIoError, type CardChannel } from '../hal/cardReader.js';
 import { decodeBase45, encodeBase45 } from '../src/core/credentials/base45.js';
 import { Tagged } from '../src/core/credentials/cbor.js';
 import { Decider, type Decision, type DecisionTime } from '../src/core/decider.js';
+import { CaKeyStore } from '../src/core/credentials/emv/capk.js';
+import { RevocationList } from '../src/core/credentials/emv/revocationList.js';
+import { publishedTestCard, UNIONPAY_TEST_CAPK } from '../sim/emv/publishedTestCard.js';
 import { MemoryDenyList } from '../src/core/denyList.js';
 import { GATE_REASONS, CONTRACT_REASONS } from '../src/core/reasons.js';
 import { ReplayGuard } from '../src/core/replayGuard.js';
@@ -126,6 +129,13 @@ describe('every reason code has a producer', () => {
     },
     'capacity-full': () => setup({ mode: 'venue', venue: { dailyCapacity: 2 } }).decider.decideCode(code({ product: { entries: 3 } }), TRUSTED),
     'not-allowed': () => setup({ mode: 'access', access: { allow: [], schedules: {}, visitorIssuers: [], uidCards: false } }).decider.decideCode(code(), TRUSTED),
+    // The public UnionPay test card's issuer certificate is serial 000001 under the test CA index 80.
+    'certificate-revoked': async () =>
+      new Decider(trust, gateSettings({ site: SITE }), new MemoryDenyList(), new ReplayGuard(), {
+        capk: CaKeyStore.parse([UNIONPAY_TEST_CAPK], 'capk'),
+        tokenKey: undefined,
+        revocations: RevocationList.fromDocument({ revoked: [{ rid: 'A000000333', index: '80', serial: '000001' }] }, 'revocations'),
+      }).decideCard(await simChannel(publishedTestCard()), TRUSTED),
     'outside-schedule': () =>
       setup({ mode: 'access', access: { allow: [{ issuer: es.id, subject: 'acct-1', schedule: 'none' }], schedules: { none: [] }, visitorIssuers: [], uidCards: false } }).decider.decideCode(code(), TRUSTED),
   };

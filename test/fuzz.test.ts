@@ -27,6 +27,7 @@ const PARSERS = [
   'cose',
   'claims',
   'apdu-card',
+  'emv-tlv',
   'mqtt-deny-list',
   'mqtt-command',
   'mqtt-trust-update',

@@ -6,7 +6,7 @@ import { startSyncGate, type SyncGate } from './support/syncGate.js';
 import { waitFor } from './support/waitFor.js';
 import { brokerForFile, cleanupAfterEach } from './support/cleanups.js';
 
-const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place'];
+const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place', 'emv'];
 
 const issuer = new TestIssuer('cq.yukuaima', 'ES256');
 const broker = brokerForFile();

@@ -7,6 +7,7 @@ import { codeTarget } from './codeTarget.js';
 import { tapBatchTarget } from './collectorTarget.js';
 import { base45Target, cborTarget, claimsTarget, coseTarget } from './credentialTargets.js';
 import { pngTarget, rtcTarget } from './deviceTargets.js';
+import { emvTlvTarget } from './emvTlvTarget.js';
 import { configFileTarget, configTarget, fileSeeds, journalImportTarget, scenarioFileTarget, scenarioTarget, trustFileTarget } from './fileTargets.js';
 import { commandTarget, denyListTarget, trustUpdateTarget } from './fleetTargets.js';
 import { siteUsedTarget, tapAckTarget } from './gateTopicTargets.js';
@@ -48,6 +49,7 @@ function fuzzJournal(dir: string): Journal {
       product: null,
       latencyMs: 5,
       place: null,
+      emv: null,
     });
   }
   return journal;
@@ -67,6 +69,7 @@ export async function openTargets(): Promise<TargetSuite> {
       coseTarget(),
       claimsTarget(),
       cardTarget(),
+      emvTlvTarget(),
       denyListTarget(),
       commandTarget(),
       trustUpdateTarget(),

@@ -12,7 +12,7 @@ import { GATE_ID, SITE } from './world.js';
  * holds only taps of the topic's gate in rising seq.
  */
 
-const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place'];
+const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place', 'emv'];
 
 function tap(seq: number, overrides: Partial<Tap> = {}): Tap {
   return {
@@ -32,6 +32,7 @@ function tap(seq: number, overrides: Partial<Tap> = {}): Tap {
     product: { entries: 1, site: SITE },
     latencyMs: 12.5,
     place: null,
+    emv: null,
     ...overrides,
   };
 }

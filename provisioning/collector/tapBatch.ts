@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Tap } from '../../src/core/tap.js';
+import { emvTapSchema, TAP_KINDS } from '../tapRecord.js';
 
 /** At most this many taps in a batch (docs/sync.md). */
 const MAX_TAPS_PER_BATCH = 500;
@@ -18,7 +19,7 @@ const tapSchema = z.looseObject({
   gate: text,
   site: text,
   mode: text,
-  kind: z.enum(['card', 'code', 'uid']),
+  kind: z.enum(TAP_KINDS),
   issuer: text.nullable(),
   subject: text.nullable(),
   category: text.nullable(),
@@ -28,6 +29,7 @@ const tapSchema = z.looseObject({
   product: z.looseObject({}).nullable(),
   latencyMs: z.number().min(0),
   place: z.looseObject({}).nullable().default(null),
+  emv: emvTapSchema.nullable().default(null),
 });
 
 const batchSchema = z.object({

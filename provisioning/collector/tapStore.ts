@@ -6,7 +6,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS taps (
     id TEXT PRIMARY KEY, gate TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, site TEXT NOT NULL,
     mode TEXT NOT NULL, kind TEXT NOT NULL, issuer TEXT, subject TEXT, category TEXT, result TEXT NOT NULL,
-    reason TEXT NOT NULL, fare INTEGER, product TEXT, latency_ms REAL NOT NULL, place TEXT, received_at TEXT NOT NULL
+    reason TEXT NOT NULL, fare INTEGER, product TEXT, latency_ms REAL NOT NULL, place TEXT, received_at TEXT NOT NULL, emv TEXT
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS taps_by_gate_seq ON taps (gate, seq);
   CREATE TABLE IF NOT EXISTS gates (gate TEXT PRIMARY KEY, up_to INTEGER NOT NULL, first_seen TEXT NOT NULL) WITHOUT ROWID;
@@ -47,7 +47,7 @@ function canonical(value: unknown): string {
 }
 
 
-const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place'] as const;
+const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place', 'emv'] as const;
 
 function sameTap(a: Tap, b: Tap): boolean {
   return TAP_FIELDS.every((field) => canonical(a[field]) === canonical(b[field]));
@@ -69,11 +69,14 @@ export class TapStore {
       // Collectors sharing one file (a shared subscription) take turns to write.
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
+      // A store made before bank cards: their claim data gets its column.
+      const columns = this.db.prepare("SELECT name FROM pragma_table_info('taps')").pluck().all() as string[];
+      if (!columns.includes('emv')) this.db.exec('ALTER TABLE taps ADD COLUMN emv TEXT');
     }
     this.statements = {
       insertTap: this.db.prepare(
-        `INSERT OR IGNORE INTO taps (id, gate, seq, at, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place, received_at)
-         VALUES (@id, @gate, @seq, @at, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @place, @receivedAt)`,
+        `INSERT OR IGNORE INTO taps (id, gate, seq, at, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place, emv, received_at)
+         VALUES (@id, @gate, @seq, @at, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @place, @emv, @receivedAt)`,
       ),
       selectTap: this.db.prepare('SELECT * FROM taps WHERE id = ?'),
       selectGate: this.db.prepare('SELECT up_to FROM gates WHERE gate = ?').pluck(),

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { FleetCmdOptions } from './fleetCmd.js';
 import type { FleetDenyOptions } from './fleetDeny.js';
+import type { FleetRevokeOptions } from './fleetRevoke.js';
 import type { FleetTrustOptions } from './fleetTrust.js';
 
 function seconds(text: string): number {
@@ -26,7 +27,7 @@ export function untilSignalled(): AbortSignal {
 
 /** `citygate fleet ...`: the fleet-ops tools (docs/fleet-tools.md). Loaded on use, so that `citygate check` does not load MQTT or SQLite. */
 export function registerFleetCommands(program: Command): void {
-  const fleet = program.command('fleet').description('fleet ops: the fleet-ops key, signed deny lists, trust lists and commands, gate status (docs/fleet-tools.md)');
+  const fleet = program.command('fleet').description('fleet ops: the fleet-ops key, signed deny lists, trust lists, bank-card revocation lists and commands, gate status (docs/fleet-tools.md)');
 
   fleet
     .command('init')
@@ -67,6 +68,22 @@ export function registerFleetCommands(program: Command): void {
     .action(async (options: FleetTrustOptions) => {
       const { fleetTrust } = await import('./fleetTrust.js');
       process.exitCode = await fleetTrust(options);
+    });
+
+  fleet
+    .command('revoke')
+    .description('change the bank-card issuer-certificate revocation list and publish it signed and retained to every gate (exit 0 delivered, 2 error)')
+    .requiredOption('--dir <dir>', 'fleet-ops directory (key, state and the list held)')
+    .option('--broker <url>', 'publish to this broker')
+    .option('--print', 'write the signed message to standard output as a JSON line instead of publishing')
+    .option('--add <entry...>', 'issuer certificates to revoke, RID:INDEX:SERIAL in hex (e.g. A000000333:03:00012F)')
+    .option('--remove <entry...>', 'entries to lift')
+    .option('--file <revocations.json>', 'a whole list {"revoked": [{"rid", "index", "serial"}]} replacing the one held, before --add and --remove')
+    .option('--valid-days <days>', 'how long gates may still apply this message (default 30)', Number)
+    .option('--timeout <seconds>', 'how long to wait for the broker', seconds, 10)
+    .action(async (options: FleetRevokeOptions) => {
+      const { fleetRevoke } = await import('./fleetRevoke.js');
+      process.exitCode = await fleetRevoke(options);
     });
 
   fleet

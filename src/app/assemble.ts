@@ -1,4 +1,5 @@
 import type { Board } from '../../hal/board.js';
+import type { BankCardKeys } from '../core/credentials/qpbocCard.js';
 import type { TrustStore } from '../core/credentials/trustList.js';
 import { Decider } from '../core/decider.js';
 import type { DenyList } from '../core/denyList.js';
@@ -22,14 +23,23 @@ export interface AssembledGate {
  * benchmarks build it. Single-use credentials still in force are reloaded
  * from the journal so that a restart opens no replay window.
  */
-export function assembleGate(options: { board: Board; settings: GateSettings & { site: string }; trust: TrustStore; denyList: DenyList; journalPath: string; log: Log }): AssembledGate {
+export function assembleGate(options: {
+  board: Board;
+  settings: GateSettings & { site: string };
+  trust: TrustStore;
+  /** CA keys and token key for bank cards; absent: the gate takes none. */
+  bank?: BankCardKeys | undefined;
+  denyList: DenyList;
+  journalPath: string;
+  log: Log;
+}): AssembledGate {
   const { board, settings, log } = options;
   const journal = Journal.open(options.journalPath, settings.gateId, settings.site);
   const replay = new ReplayGuard();
   const now = board.clock.now();
   journal.pruneUsedCredentials(now);
   for (const used of journal.usedCredentials(now)) replay.remember(used.key, used.until, now);
-  const decider = new Decider(options.trust, settings, options.denyList, replay);
+  const decider = new Decider(options.trust, settings, options.denyList, replay, options.bank);
   // Mode rules that look back (passback, transfers, a venue's count today) learn the last day again.
   for (const tap of journal.eachTap(0, new Date(now - RULES_MEMORY_MS).toISOString())) decider.recordTap(tap);
   const gate = new Gate({ board, decider, journal, replay, settings, log });

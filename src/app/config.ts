@@ -13,12 +13,16 @@ const brokerUrl = z
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
 /** The gate's one config file (JSON): which gate it is, where it keeps state, its broker and its devices. */
-export const configSchema = z.strictObject({
+export const configSchema = z
+  .strictObject({
   gate: gateSettingsSchema,
   paths: z
     .strictObject({
       state: z.string().min(1).default('/var/lib/citygate'),
       trust: z.string().min(1).default('/etc/citygate/trust.json'),
+      /** Bank cards: the schemes' CA public keys (DESIGN.md §5) and the fleet's card token key. */
+      capk: z.string().min(1).optional(),
+      tokenKey: z.string().min(1).optional(),
     })
     .default({ state: '/var/lib/citygate', trust: '/etc/citygate/trust.json' }),
   sync: z
@@ -52,7 +56,13 @@ export const configSchema = z.strictObject({
   metrics: z
     .strictObject({ host: z.enum(['127.0.0.1', '::1']).default('127.0.0.1'), port: z.number().int().min(0).max(65_535).default(9464) })
     .default({ host: '127.0.0.1', port: 9464 }),
-});
+  })
+  .superRefine((config, context) => {
+    // A bank card needs the CA keys to be proved genuine and the token key to be named without its PAN.
+    if (!config.gate.cards?.applications.includes('qpboc')) return;
+    if (config.paths.capk === undefined) context.addIssue({ code: 'custom', path: ['paths', 'capk'], message: 'gate.cards.applications has qpboc: name the CA public key file (capk.json)' });
+    if (config.paths.tokenKey === undefined) context.addIssue({ code: 'custom', path: ['paths', 'tokenKey'], message: 'gate.cards.applications has qpboc: name the card token key file (64 hex digits, from fleet ops)' });
+  });
 
 export type GateConfig = z.output<typeof configSchema>;
 export type DeviceEntry = z.output<typeof deviceEntry>;

@@ -5,6 +5,7 @@ import { DenyListStore } from '../core/denylist/denyListStore.js';
 import { FleetLink } from '../core/sync/fleetLink.js';
 import { topicSafe } from '../core/sync/topics.js';
 import { assembleGate, type AssembledGate } from './assemble.js';
+import { loadBankCardKeys } from './bankCardFiles.js';
 import { buildBoard, type DriverRegistry } from './boardBuilder.js';
 import { loadConfig, type GateConfig } from './config.js';
 import { InputError } from './settingsSchema.js';
@@ -13,6 +14,7 @@ import { openOnStateDisk, stateDiskProblem } from './stateDisk.js';
 import { feedLocations } from './locationFeed.js';
 import { GateMetrics } from './metrics.js';
 import { modeOverride, saveModeOverride } from './modeOverride.js';
+import { RevocationFile, REVOCATIONS_FILE } from './revocationFile.js';
 import { loadTrustFile, TrustFile } from './trustFile.js';
 import { VERSION } from './version.js';
 
@@ -51,8 +53,10 @@ export async function startGate(configPath: string, registry: DriverRegistry, en
   const { board, problems, health, locations } = await buildBoard(config, registry, log, configPath);
   const denyList = openOnStateDisk(state, () => DenyListStore.open(join(state, 'denylist')));
   const trustList = loadTrustFile(config.paths.trust);
-  const parts = openOnStateDisk(state, () => assembleGate({ board, settings: { ...settings, site }, trust: trustList, denyList, journalPath: join(state, 'journal.db'), log }));
+  const bank = settings.cards?.applications.includes('qpboc') ? loadBankCardKeys(config.paths) : undefined;
+  const parts = openOnStateDisk(state, () => assembleGate({ board, settings: { ...settings, site }, trust: trustList, bank, denyList, journalPath: join(state, 'journal.db'), log }));
   const trust = new TrustFile(config.paths.trust, parts.journal, parts.decider);
+  const revocations = new RevocationFile(join(state, REVOCATIONS_FILE), parts.decider);
   const commandedMode = modeOverride(parts.journal, settings.mode);
   if (commandedMode) {
     log.info({ mode: commandedMode, config: settings.mode }, 'mode set by fleet command kept from before the restart');
@@ -73,7 +77,7 @@ export async function startGate(configPath: string, registry: DriverRegistry, en
   if (config.sync) {
     const sync = config.sync;
     fleet = new FleetLink(
-      { gate: parts.gate, journal: parts.journal, replay: parts.replay, denyList, trust, clock: board.clock, gateId: settings.gateId, site, skewSec: settings.skewSec, version: VERSION, log, onModeCommand: (mode) => saveModeOverride(parts.journal, config.gate.mode, mode) },
+      { gate: parts.gate, journal: parts.journal, replay: parts.replay, denyList, trust, revocations, clock: board.clock, gateId: settings.gateId, site, skewSec: settings.skewSec, version: VERSION, log, onModeCommand: (mode) => saveModeOverride(parts.journal, config.gate.mode, mode) },
       { url: sync.broker, ...(tls ? { tls } : {}), retentionDays: sync.retentionDays, uploader: { batchSize: sync.batchSize, window: sync.window, ackTimeoutMs: sync.ackTimeoutMs } },
     );
     fleet.start();
@@ -101,6 +105,8 @@ export async function startGate(configPath: string, registry: DriverRegistry, en
         await step('gate', () => parts.gate.stop());
         await step('location feed', stopLocations);
         await step('fleet link', () => fleet?.stop());
+        // The OLED turns the pages of a long screen on a timer, which would hold the process for ever.
+        await step('display', () => (board.display as { close?: () => Promise<void> }).close?.());
         await step('metrics', () => metrics.close());
         await step('journal', () => parts.journal.close());
         await step('deny list', () => denyList.close());

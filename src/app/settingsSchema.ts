@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CARD_APPLICATIONS, DEFAULT_CARD_DEADLINE_MS } from '../core/credentials/cardApplication.js';
 import { CATEGORIES } from '../core/credentials/credential.js';
 import { isTimeZone } from '../core/policy/localTime.js';
 import { DEFAULT_TIMEZONE, DEFAULT_TIMINGS, MODES, type GateSettings } from '../core/settings.js';
@@ -28,6 +29,16 @@ export const gateSettingsSchema = z
     doubleTapMs: z.number().int().min(0).max(60_000).default(DEFAULT_TIMINGS.doubleTapMs),
     apduTimeoutMs: z.number().int().min(50).max(10_000).default(DEFAULT_TIMINGS.apduTimeoutMs),
     cardsWhenClockUntrusted: z.boolean().default(true),
+    cards: z
+      .strictObject({
+        applications: z
+          .array(z.enum(CARD_APPLICATIONS))
+          .min(1)
+          .refine((list) => new Set(list).size === list.length, 'each application once')
+          .default(['cg', 'uid']),
+        deadlineMs: z.number().int().min(100).max(10_000).default(DEFAULT_CARD_DEADLINE_MS),
+      })
+      .optional(),
     timezone: z.string().refine(isTimeZone, 'an IANA time zone such as Asia/Shanghai').default(DEFAULT_TIMEZONE),
     accessibility: accessibilitySchema.optional(),
     venue: venueSchema.optional(),
@@ -55,6 +66,7 @@ export const gateSettingsSchema = z
       doubleTapMs: g.doubleTapMs,
       apduTimeoutMs: g.apduTimeoutMs,
       cardsWhenClockUntrusted: g.cardsWhenClockUntrusted,
+      cards: g.cards,
       timezone: g.timezone,
       accessibility: g.accessibility,
       venue: g.venue,

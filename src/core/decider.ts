@@ -3,6 +3,8 @@ import type { DisplayLine } from '../../hal/display.js';
 import { CardVerifier } from './credentials/cardVerifier.js';
 import { CodeVerifier } from './credentials/codeVerifier.js';
 import type { Credential, CredentialKind, Product } from './credentials/credential.js';
+import type { RevocationList } from './credentials/emv/revocationList.js';
+import type { BankCardKeys } from './credentials/qpbocCard.js';
 import type { TrustStore } from './credentials/trustList.js';
 import type { DenyList } from './denyList.js';
 import { asIdentified, Refusal, refuse, type Identity, type RefusalReason } from './reasons.js';
@@ -47,14 +49,21 @@ export class Decider {
     private readonly settings: GateSettings,
     private readonly denyList: DenyList,
     private readonly replay: ReplayGuard,
+    /** CA keys and token key for bank cards; without them the gate takes none. */
+    bank?: BankCardKeys,
   ) {
     this.codes = new CodeVerifier(trust);
-    this.cards = new CardVerifier(trust);
+    this.cards = new CardVerifier(trust, bank);
   }
 
   setTrust(trust: TrustStore): void {
     this.codes.setTrust(trust);
     this.cards.setTrust(trust);
+  }
+
+  /** The fleet's issuer-certificate revocation list for bank cards. */
+  setRevocations(list: RevocationList): void {
+    this.cards.setRevocations(list);
   }
 
   /** The rules of the mode the gate is in now. */
@@ -91,7 +100,17 @@ export class Decider {
       const s = this.settings;
       // UID cards only where an allow-list gives them meaning: never in a mode that admits any verified card.
       const uidCards = s.mode === 'access' && s.access?.uidCards === true;
-      const credential = await this.cards.verify(channel, { nowMs: time.nowMs, skewSec: s.skewSec, gateId: s.gateId, apduTimeoutMs: s.apduTimeoutMs, uidCards });
+      const credential = await this.cards.verify(channel, {
+        nowMs: time.nowMs,
+        skewSec: s.skewSec,
+        gateId: s.gateId,
+        apduTimeoutMs: s.apduTimeoutMs,
+        uidCards,
+        applications: s.cards?.applications,
+        deadlineMs: s.cards?.deadlineMs,
+        amountFen: this.modeRules().adultFare?.(time.nowMs) ?? 0,
+        timezone: s.timezone,
+      });
       kind = credential.kind;
       return this.applyRules(credential, time);
     } catch (error) {

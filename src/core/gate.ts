@@ -422,10 +422,10 @@ export class Gate {
     };
     if (decision.result === 'accepted') {
       const c = decision.credential;
-      return { ...base, issuer: c.issuer, subject: c.subject, category: c.category, result: 'accepted', reason: 'ok', fare: decision.fare ?? null, product: c.product ?? null };
+      return { ...base, issuer: c.issuer, subject: c.subject, category: c.category, result: 'accepted', reason: 'ok', fare: decision.fare ?? null, product: c.product ?? null, emv: c.emv ?? null };
     }
     const who = decision.identity;
-    return { ...base, issuer: who?.issuer ?? null, subject: who?.subject ?? null, category: who?.category ?? null, result: 'refused', reason: decision.reason, fare: null, product: null };
+    return { ...base, issuer: who?.issuer ?? null, subject: who?.subject ?? null, category: who?.category ?? null, result: 'refused', reason: decision.reason, fare: null, product: null, emv: null };
   }
 
   /** During an emergency release the barrier is open already and nothing is counted against a ticket. */

@@ -38,8 +38,8 @@ export class Journal {
     this.migrate();
     this.claimGate();
     this.insertTap = this.db.prepare(
-      `INSERT INTO taps (seq, id, at, gate, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place)
-       VALUES (@seq, @id, @at, @gate, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @place)`,
+      `INSERT INTO taps (seq, id, at, gate, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place, emv)
+       VALUES (@seq, @id, @at, @gate, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @place, @emv)`,
     );
     this.insertUsed = this.db.prepare('INSERT OR REPLACE INTO used_credentials (key, until_ms) VALUES (?, ?)');
     this.appendTx = this.db.transaction((tap: Tap, used: { key: string; until: number } | undefined) => {
@@ -86,9 +86,9 @@ export class Journal {
    * transaction; returns the tap once it is on disk. Throws if the disk refuses.
    */
   append(draft: TapDraft, used?: { key: string; until: number }): Tap {
-    const { at, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs, place } = draft;
+    const { at, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs, place, emv } = draft;
     // Field order as DESIGN.md §4 lists them (then this gate's own), for people reading the JSON.
-    const tap: Tap = { id: uuidv7(), seq: this.lastSeq + 1, at, gate: this.gate, site: this.site, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs, place };
+    const tap: Tap = { id: uuidv7(), seq: this.lastSeq + 1, at, gate: this.gate, site: this.site, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs, place, emv: emv ?? null };
     this.appendTx(tap, used);
     this.lastSeq = tap.seq;
     // Bound the WAL even if the gate is never idle.

@@ -39,4 +39,30 @@ export const MIGRATIONS: readonly string[] = [
      type TEXT NOT NULL,
      detail TEXT
    ) WITHOUT ROWID;`,
+  // Bank cards (kind emv) and their claim data. SQLite cannot change a CHECK in place, so the
+  // table is rebuilt once; rows keep their seq. T-Union purse taps (tunion) are allowed now too,
+  // so that the next card kind needs no second rebuild.
+  `CREATE TABLE taps_v3 (
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL,
+     at TEXT NOT NULL,
+     gate TEXT NOT NULL,
+     site TEXT NOT NULL,
+     mode TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('card', 'code', 'uid', 'emv', 'tunion')),
+     issuer TEXT,
+     subject TEXT,
+     category TEXT,
+     result TEXT NOT NULL CHECK (result IN ('accepted', 'refused')),
+     reason TEXT NOT NULL,
+     fare INTEGER,
+     product TEXT,
+     latency_ms REAL NOT NULL,
+     place TEXT,
+     emv TEXT
+   );
+   INSERT INTO taps_v3 (seq, id, at, gate, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place)
+     SELECT seq, id, at, gate, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place FROM taps;
+   DROP TABLE taps;
+   ALTER TABLE taps_v3 RENAME TO taps;`,
 ];

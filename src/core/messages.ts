@@ -25,7 +25,7 @@ const REFUSAL_TEXT: Record<RefusalReason, DisplayLine> = {
   'capacity-full': { zh: '今日名额已满', en: 'Full for today' },
   'not-allowed': { zh: '无通行权限，请咨询工作人员', en: 'Not authorised, please ask staff' },
   'outside-schedule': { zh: '当前时段不可通行', en: 'Not allowed at this time' },
-  'certificate-revoked': { zh: '此卡已停用，请咨询发卡银行', en: 'Card blocked, please ask your bank' },
+  'certificate-revoked': { zh: '此卡已停用，请咨询工作人员', en: 'Card withdrawn by its bank, ask staff' },
   passback: { zh: '请勿重复进站', en: 'Already entered' },
   'clock-untrusted': { zh: '设备时间异常，请刷卡', en: 'Gate clock fault, use your card' },
   'journal-unavailable': { zh: '设备故障，请咨询工作人员', en: 'Gate fault, please ask staff' },

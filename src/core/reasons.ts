@@ -47,6 +47,14 @@ export const GATE_REASONS = [
 export type Reason = (typeof CONTRACT_REASONS)[number] | (typeof GATE_REASONS)[number];
 export type RefusalReason = Exclude<Reason, 'ok'>;
 
+/** How far a refused card got: which application read it, and the masked PAN and expiry once known. */
+export interface CardTrace {
+  kind: 'card' | 'emv' | 'uid';
+  application?: string;
+  pan?: string;
+  expiry?: string;
+}
+
 /** Who a refused credential belongs to, known once its signature verified. */
 export interface Identity {
   issuer: string;
@@ -60,6 +68,8 @@ export interface Identity {
  */
 export class Refusal extends Error {
   identity: Identity | undefined;
+  /** For a card: the application that refused it, and what it had read by then (for `card read`, never the clear PAN). */
+  card: CardTrace | undefined;
 
   constructor(
     readonly reason: RefusalReason,

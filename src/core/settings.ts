@@ -1,3 +1,4 @@
+import type { CardApplicationName } from './credentials/cardApplication.js';
 import type { Category } from './credentials/credential.js';
 import type { AccessSettings } from './policy/accessRules.js';
 import type { BusSettings } from './policy/busRules.js';
@@ -45,8 +46,16 @@ export interface GateSettings {
   venue?: VenueSettings;
   /** Allow-list, schedules, visitors and UID cards of an access gate (docs/modes.md, "Access control"). */
   access?: AccessSettings;
+  /** The card applications this gate takes, in the order it tries them, and the card flow's deadline (docs/config.md). */
+  cards?: CardSettings;
   /** Wide lane, large text, clear tones (docs/modes.md, "Accessibility"); absent: none of them. */
   accessibility?: AccessibilitySettings;
+}
+
+export interface CardSettings {
+  applications: readonly CardApplicationName[];
+  /** The whole card flow, from the card in the field to a credential or a refusal. */
+  deadlineMs: number;
 }
 
 export interface AccessibilitySettings {

@@ -1,9 +1,9 @@
-import type { Product } from './credentials/credential.js';
+import type { EmvTapData, Product } from './credentials/credential.js';
 import type { Place } from './policy/modeRules.js';
 import type { Reason } from './reasons.js';
 import type { GateMode } from './settings.js';
 
-export type TapKind = 'card' | 'code' | 'uid';
+export type TapKind = 'card' | 'code' | 'uid' | 'emv';
 
 /** One tap as the journal keeps it and the fleet receives it (DESIGN.md §4). */
 export interface Tap {
@@ -29,6 +29,8 @@ export interface Tap {
   latencyMs: number;
   /** Route and stop of a bus, station of a metro gate; null where the mode has none. */
   place: Place | null;
+  /** A bank card's claim data (kind `emv`, accepted); null for every other tap. */
+  emv: EmvTapData | null;
 }
 
 /** What the gate knows of a tap before the journal gives it an id and a seq. */

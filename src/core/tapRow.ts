@@ -18,11 +18,18 @@ export interface TapRow {
   product: string | null;
   latency_ms: number;
   place: string | null;
+  /** Absent in rows from before bank cards. */
+  emv?: string | null;
 }
 
 /** A tap as named parameters of an INSERT: objects as JSON text. An imported tap from before places may lack one. */
 export function tapParameters(tap: Tap): Record<string, unknown> {
-  return { ...tap, product: tap.product === null ? null : JSON.stringify(tap.product), place: tap.place ? JSON.stringify(tap.place) : null };
+  return {
+    ...tap,
+    product: tap.product === null ? null : JSON.stringify(tap.product),
+    place: tap.place ? JSON.stringify(tap.place) : null,
+    emv: tap.emv ? JSON.stringify(tap.emv) : null,
+  };
 }
 
 export function tapFromRow(row: TapRow): Tap {
@@ -43,5 +50,6 @@ export function tapFromRow(row: TapRow): Tap {
     product: row.product === null ? null : (JSON.parse(row.product) as Tap['product']),
     latencyMs: row.latency_ms,
     place: row.place === null ? null : (JSON.parse(row.place) as Tap['place']),
+    emv: row.emv ? (JSON.parse(row.emv) as Tap['emv']) : null,
   };
 }

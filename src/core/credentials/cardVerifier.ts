@@ -1,93 +1,83 @@
-import { randomBytes } from 'node:crypto';
 import type { CardChannel } from '../../../hal/cardReader.js';
-import { asIdentified, refuse } from '../reasons.js';
-import { CG_AID, exchange, internalAuthenticate, readBinary, READ_CHUNK, selectAid, SW_END_OF_FILE, SW_FILE_NOT_FOUND, SW_OK, SW_WRONG_P1P2, swText } from './apdu.js';
+import { Refusal, refuse, type CardTrace } from '../reasons.js';
+import { CARD_APPLICATIONS, DEFAULT_CARD_DEADLINE_MS, type CardApplication, type CardApplicationName, type CardCheck } from './cardApplication.js';
+import { CgCardApplication } from './cgCard.js';
 import type { Credential } from './credential.js';
-import { BoundCredentialVerifier } from './issuerSigned.js';
-import { verifySignature } from './publicKey.js';
+import { DeadlineChannel } from './deadlineChannel.js';
+import type { RevocationList } from './emv/revocationList.js';
+import { readPpse, type DirectoryEntry } from './ppse.js';
+import { QpbocApplication, type BankCardKeys } from './qpbocCard.js';
 import type { TrustStore } from './trustList.js';
-import { readUid, uidCredential } from './uidCard.js';
-import { checkValidity, type CheckTime } from './validity.js';
+import { UidApplication } from './uidCard.js';
 
-/** A certificate longer than this is not a CG card certificate. */
-const MAX_CERTIFICATE = 4096;
-const MAX_GATE_ID = 32;
-
-export interface CardCheck extends CheckTime {
-  gateId: string;
-  apduTimeoutMs: number;
-  /** Whether a card without the CG application is read by its UID instead (access gates that allow it). */
-  uidCards?: boolean;
-}
+export type { CardCheck } from './cardApplication.js';
 
 /**
- * The CG card flow (DESIGN.md §3): select the application, read the issuer's
- * certificate, and make the card prove it holds the certified key by signing a
- * fresh challenge. A copied certificate without the private key is
- * `card-auth-failed`. Where the gate allows them, a card without the
- * application is known by its UID alone (see uidCard.ts).
+ * The card flow: one path for the gate, the simulator and `citygate card
+ * read`. Payment applications are looked up in the card's PPSE directory; a
+ * card without one (or without an application of this gate there) falls to
+ * the CG card and, where the gate allows badges, to its UID. The whole flow
+ * runs under one deadline.
  */
 export class CardVerifier {
-  private readonly bound: BoundCredentialVerifier;
+  private readonly cg: CgCardApplication;
+  private readonly qpboc: QpbocApplication | undefined;
+  private readonly uid = new UidApplication();
 
-  constructor(trust: TrustStore) {
-    this.bound = new BoundCredentialVerifier(trust);
+  /** `bank`: the CA keys (and token key) bank cards need; without them the gate takes no bank card. */
+  constructor(trust: TrustStore, bank?: BankCardKeys) {
+    this.cg = new CgCardApplication(trust);
+    this.qpboc = bank ? new QpbocApplication(bank) : undefined;
   }
 
   setTrust(trust: TrustStore): void {
-    this.bound.setTrust(trust);
+    this.cg.setTrust(trust);
+  }
+
+  setRevocations(list: RevocationList): void {
+    this.qpboc?.setRevocations(list);
   }
 
   async verify(channel: CardChannel, check: CardCheck): Promise<Credential> {
-    const timeout = check.apduTimeoutMs;
-    const select = await exchange(channel, selectAid(CG_AID), timeout, 'SELECT');
-    if (select.sw === SW_FILE_NOT_FOUND && check.uidCards) return uidCredential(await readUid(channel, timeout));
-    if (select.sw !== SW_OK) refuse('card-not-supported', `SELECT of the CG application answered ${swText(select.sw)}`);
-
-    const certificate = await readCertificate(channel, timeout);
-    const card = this.bound.verify(certificate, check, 'card certificate');
-
-    const identity = { issuer: card.claims.iss, subject: card.claims.sub, category: card.claims.category };
-    await asIdentified(identity, async () => {
-      const challenge = makeChallenge(check.gateId);
-      const auth = await exchange(channel, internalAuthenticate(challenge), timeout, 'INTERNAL AUTHENTICATE');
-      if (auth.sw !== SW_OK) refuse('card-auth-failed', `INTERNAL AUTHENTICATE answered ${swText(auth.sw)}`);
-      if (!verifySignature(card.boundKey, challenge, auth.data)) {
-        refuse('card-auth-failed', 'the card could not sign the challenge with its certified key (a clone?)');
+    const card = new DeadlineChannel(channel, check.deadlineMs ?? DEFAULT_CARD_DEADLINE_MS);
+    const applications = this.enabled(check);
+    // The PPSE is asked for once, and only when the gate's order reaches a payment application.
+    let directory: DirectoryEntry[] | undefined;
+    const tried: string[] = [];
+    for (const application of applications) {
+      if (application.viaPpse) directory ??= await readPpse(card, check.apduTimeoutMs);
+      const aid = application.viaPpse ? pick(directory!, application) : undefined;
+      if (application.viaPpse && aid === undefined) {
+        tried.push(`${application.name} (not in the card's PPSE)`);
+        continue;
       }
-      checkValidity(card.claims, check, 'card certificate');
-    });
-    return {
-      kind: 'card',
-      profile: 'card',
-      issuer: card.claims.iss,
-      subject: card.claims.sub,
-      category: card.claims.category,
-      product: card.claims.product,
-      cti: card.claims.cti ? Buffer.from(card.claims.cti).toString('hex') : undefined,
-      replay: undefined,
-    };
+      const credential = await traced(application, aid, () => application.read(card, check, aid));
+      if (credential) return credential;
+      tried.push(`${application.name} (SELECT answered 6A82: not on the card)`);
+    }
+    return refuse('card-not-supported', `no application this gate takes: ${tried.join(', ')}`);
+  }
+
+  private enabled(check: CardCheck): CardApplication[] {
+    const byName: Record<CardApplicationName, CardApplication | undefined> = { qpboc: this.qpboc, cg: this.cg, uid: check.uidCards ? this.uid : undefined };
+    return (check.applications ?? CARD_APPLICATIONS).map((name) => byName[name]).filter((a): a is CardApplication => a !== undefined);
   }
 }
 
-async function readCertificate(channel: CardChannel, timeoutMs: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let length = 0;
-  for (;;) {
-    const response = await exchange(channel, readBinary(length, READ_CHUNK), timeoutMs, 'READ BINARY');
-    if (response.sw === SW_WRONG_P1P2) break;
-    if (response.sw !== SW_OK && response.sw !== SW_END_OF_FILE) refuse('malformed', `READ BINARY at ${length} answered ${swText(response.sw)}`);
-    parts.push(response.data);
-    length += response.data.length;
-    if (length > MAX_CERTIFICATE) refuse('malformed', `card certificate longer than ${MAX_CERTIFICATE} bytes`);
-    if (response.sw === SW_END_OF_FILE || response.data.length < READ_CHUNK) break;
+const KIND_OF: Record<CardApplicationName, CardTrace['kind']> = { qpboc: 'emv', cg: 'card', uid: 'uid' };
+
+/** A refusal from inside an application says which one it was. */
+async function traced<T>(application: CardApplication, aid: Uint8Array | undefined, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof Refusal) {
+      error.card = { kind: KIND_OF[application.name], ...(aid ? { application: Buffer.from(aid).toString('hex').toUpperCase() } : {}), ...error.card };
+    }
+    throw error;
   }
-  if (length === 0) refuse('malformed', 'card certificate is empty');
-  return Buffer.concat(parts);
 }
 
-/** 16 random bytes, then the gate id (UTF-8, at most 32 bytes), so a signature made for one gate cannot be replayed at another. */
-export function makeChallenge(gateId: string): Uint8Array {
-  const id = Buffer.from(gateId, 'utf8').subarray(0, MAX_GATE_ID);
-  return Buffer.concat([randomBytes(16), id]);
+function pick(directory: readonly DirectoryEntry[], application: CardApplication): Uint8Array | undefined {
+  return directory.find((entry) => application.matches(entry.aid))?.aid;
 }

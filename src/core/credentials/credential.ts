@@ -11,12 +11,35 @@ export interface Product {
   zone?: string;
 }
 
-export type CredentialKind = 'card' | 'code' | 'uid';
+export type CredentialKind = 'card' | 'code' | 'uid' | 'emv';
 /**
  * `issuer`: issuer-signed code; `holder`: holder-bound offline code; `card`:
- * CG card; `uid`: a card known only by its chip UID (nothing signed, clonable).
+ * CG card; `uid`: a card known only by its chip UID (nothing signed, clonable);
+ * `emv`: a bank card (UnionPay QuickPass) authenticated offline by fDDA.
  */
-export type CredentialProfile = 'issuer' | 'holder' | 'card' | 'uid';
+export type CredentialProfile = 'issuer' | 'holder' | 'card' | 'uid' | 'emv';
+
+/**
+ * What the back office needs to claim a bank card's fare from its issuer
+ * afterwards, and to tell the card's holder which tap was theirs. Never the
+ * clear PAN: the subject is a keyed token, the PAN here is masked.
+ */
+export interface EmvTapData {
+  /** The application selected (hex). */
+  aid: string;
+  /** First 6 and last 4 digits, the rest `*`. */
+  pan: string;
+  /** PAN sequence number `5F34` (two digits). */
+  psn: string;
+  /** Application expiry `5F24`, YYYY-MM-DD. */
+  expiry: string;
+  /** Application transaction counter `9F36`. */
+  atc: number;
+  /** `rsa` or `sm2`: which offline data authentication the card passed. */
+  oda: 'rsa' | 'sm2';
+  /** The card's and the gate's transaction data, tag (hex) -> value (hex): 9F26 9F27 9F10 95 9F37 9F02 5F2A 9A 9C 82 9F36. */
+  data: Record<string, string>;
+}
 
 /** A credential whose signatures and validity times have been checked. */
 export interface Credential {
@@ -33,4 +56,6 @@ export interface Credential {
    * be remembered. Cards have none: a card proves presence by its challenge.
    */
   replay: { key: string; until: number } | undefined;
+  /** A bank card's claim data; absent for every other kind. */
+  emv?: EmvTapData;
 }

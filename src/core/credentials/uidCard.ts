@@ -1,6 +1,7 @@
 import type { CardChannel } from '../../../hal/cardReader.js';
 import { refuse } from '../reasons.js';
 import { exchange, SW_OK, swText } from './apdu.js';
+import type { CardApplication, CardCheck } from './cardApplication.js';
 import type { Credential } from './credential.js';
 
 /** PC/SC GET DATA for the card's UID (PC/SC part 3): the reader answers it, not the chip. */
@@ -34,4 +35,18 @@ export async function readUid(channel: CardChannel, timeoutMs: number): Promise<
  */
 export function uidCredential(uid: string): Credential {
   return { kind: 'uid', profile: 'uid', issuer: UID_ISSUER, subject: uid, category: 'staff', product: undefined, cti: undefined, replay: undefined };
+}
+
+/** The last resort of an access gate that allows UID badges: any card is known by its UID. */
+export class UidApplication implements CardApplication {
+  readonly name = 'uid';
+  readonly viaPpse = false;
+
+  matches(): boolean {
+    return false;
+  }
+
+  async read(channel: CardChannel, check: CardCheck): Promise<Credential> {
+    return uidCredential(await readUid(channel, check.apduTimeoutMs));
+  }
 }

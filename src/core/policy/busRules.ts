@@ -66,6 +66,10 @@ export class BusRules implements ModeRules {
     return { fare: quote.fare, passages, note: quote.note.length > 0 ? quote.note : undefined };
   }
 
+  adultFare(nowMs: number): number | undefined {
+    return this.fares ? quoteFare(this.fares, 'adult', this.route, nowMs, this.settings.timezone).fare : undefined;
+  }
+
   record(tap: Tap): void {
     if (!this.boardings || tap.result !== 'accepted' || tap.issuer === null || tap.subject === null) return;
     if (tap.place?.operator !== this.bus.operator || tap.place.route === undefined) return;

@@ -57,6 +57,11 @@ export class MetroRules implements ModeRules {
     return { fare: quote.fare, passages, note: quote.note.length > 0 ? quote.note : undefined };
   }
 
+  adultFare(nowMs: number): number | undefined {
+    if (this.direction === 'exit' || !this.metro.fares) return undefined;
+    return quoteFare(this.metro.fares, 'adult', undefined, nowMs, this.settings.timezone).fare;
+  }
+
   record(tap: Tap): void {
     if (tap.result !== 'accepted' || tap.issuer === null || tap.subject === null) return;
     const holder = holderKey(tap.issuer, tap.subject);

@@ -31,6 +31,8 @@ export interface Admission {
 export interface ModeRules {
   /** Throws a Refusal (see reasons.ts) when this mode refuses the credential. */
   admit(credential: Credential, nowMs: number): Admission;
+  /** What an adult would be charged here now (fen), before any transfer: the amount a bank card is told. Absent: the mode charges nothing. */
+  adultFare?(nowMs: number): number | undefined;
   /** A tap was journaled, accepted or refused. */
   record(tap: Tap): void;
   place(): Place | undefined;

@@ -10,6 +10,7 @@ import type { GateMode } from '../settings.js';
 import { CommandHandler } from './commandHandler.js';
 import { openDenyListUpdate } from './denyListMessage.js';
 import { FleetMessageError } from './fleetMessage.js';
+import { openRevocationUpdate, type RevocationUpdate } from './revocationUpdate.js';
 import { SiteSharing } from './siteSharing.js';
 import { DEFAULT_UPLOADER, TapUploader, type UploaderOptions } from './tapUploader.js';
 import { denyListIssuer, topics } from './topics.js';
@@ -29,12 +30,21 @@ export interface TrustHolder {
   reload(): void;
 }
 
+/** The bank-card revocation list in force (the app keeps it in the state directory). */
+export interface RevocationHolder {
+  seq(): number;
+  /** In force at once, then kept; throws when it could not be kept (it stays in force until a restart). */
+  apply(update: RevocationUpdate): void;
+}
+
 export interface FleetLinkParts {
   gate: Gate;
   journal: Journal;
   replay: ReplayGuard;
   denyList: DenyListSink;
   trust: TrustHolder;
+  /** Optional until every harness that builds a link passes one; the daemon always does. Without it the topic is not subscribed. */
+  revocations?: RevocationHolder;
   clock: Clock;
   gateId: string;
   site: string;
@@ -135,7 +145,10 @@ export class FleetLink {
     if (!client) return;
     if (client.connected) {
       const offline = JSON.stringify({ gate: this.parts.gateId, online: false, version: this.parts.version });
-      await Promise.race([client.publishAsync(topics.status(this.parts.gateId), offline, { qos: 1, retain: true }).catch(() => undefined), new Promise((r) => setTimeout(r, 2_000))]);
+      // At most 2 s for the broker's ack; the timer is cleared so that it does not hold the process after the stop.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([client.publishAsync(topics.status(this.parts.gateId), offline, { qos: 1, retain: true }).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 2_000)))]);
+      clearTimeout(timer);
     }
     await client.endAsync(true).catch(() => undefined);
   }
@@ -157,6 +170,7 @@ export class FleetLink {
       site,
       denyList: this.parts.denyList.seqs(),
       trustListSeq: this.parts.trust.seq(),
+      revocationSeq: this.parts.revocations?.seq() ?? 0,
       backlog: journal.backlog(),
       lastTapAt: this.lastTapAt,
       clockTrusted: clock.trusted(),
@@ -198,7 +212,8 @@ export class FleetLink {
     if (this.client) this.client.options.reconnectPeriod = FIRST_BACKOFF_MS;
     log.info({ url: this.options.url }, 'connected to the broker');
     try {
-      await this.client?.subscribeAsync([topics.tapsAck(gateId), topics.cmd(gateId), topics.denyListAll, topics.trust, topics.siteUsed(site)], { qos: 1 });
+      const revocations = this.parts.revocations ? [topics.revocations] : [];
+      await this.client?.subscribeAsync([topics.tapsAck(gateId), topics.cmd(gateId), topics.denyListAll, topics.trust, ...revocations, topics.siteUsed(site)], { qos: 1 });
     } catch (error) {
       log.warn({ err: (error as Error).message }, 'subscribe failed; retrying on the next connection');
     }
@@ -226,6 +241,7 @@ export class FleetLink {
       if (topic === topics.tapsAck(gateId)) this.uploader.onAck(payload);
       else if (topic === topics.cmd(gateId)) this.onCommand(payload);
       else if (topic === topics.trust) this.onTrust(payload);
+      else if (topic === topics.revocations && this.parts.revocations) this.onRevocations(this.parts.revocations, payload);
       else if (topic === topics.siteUsed(site)) this.site.receive(payload);
       else {
         const issuer = denyListIssuer(topic);
@@ -282,6 +298,30 @@ export class FleetLink {
     }
     trust.apply(update);
     log.info({ seq: update.seq, issuers: update.trustList.issuers.length }, 'trust list updated');
+    this.statusChanged();
+  }
+
+  private onRevocations(held: RevocationHolder, payload: Buffer): void {
+    const { log, clock, trust, skewSec } = this.parts;
+    let update: RevocationUpdate;
+    try {
+      update = openRevocationUpdate(payload, trust.current(), Math.floor(clock.now() / 1000), skewSec);
+    } catch (error) {
+      log.warn({ reason: error instanceof FleetMessageError ? error.reason : 'malformed', detail: (error as Error).message }, 'revocation-list update refused');
+      return;
+    }
+    if (update.seq <= held.seq()) {
+      // Equal is the retained list again, which every connect brings.
+      if (update.seq === held.seq()) log.info({ seq: update.seq }, 'revocation-list update ignored: already in force');
+      else log.warn({ seq: update.seq, held: held.seq() }, 'revocation-list update ignored: older than the one in force');
+      return;
+    }
+    try {
+      held.apply(update);
+      log.info({ seq: update.seq, entries: update.list.entries.length, exp: update.exp }, 'revocation list updated');
+    } catch (error) {
+      log.error({ seq: update.seq, err: (error as Error).message }, 'revocation list in force but not saved: the broker gives it again after a restart');
+    }
     this.statusChanged();
   }
 

@@ -11,6 +11,7 @@ export const topics = {
   denyList: (issuer: string) => `${ROOT}/denylist/${issuer}`,
   denyListAll: `${ROOT}/denylist/+`,
   trust: `${ROOT}/trust`,
+  revocations: `${ROOT}/revocations`,
   siteUsed: (site: string) => `${ROOT}/sites/${site}/used`,
 } as const;
 

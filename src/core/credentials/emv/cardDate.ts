@@ -21,3 +21,8 @@ export function compareDates(a: CardDate, b: CardDate): number {
 export function monthExpired(year: number, month: number, today: CardDate): boolean {
   return today.year > year || (today.year === year && today.month > month);
 }
+
+/** YYYY-MM-DD, for details and the tap. */
+export function dateText(date: CardDate): string {
+  return `${date.year}-${String(date.month).padStart(2, '0')}-${String(date.day).padStart(2, '0')}`;
+}

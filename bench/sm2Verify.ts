@@ -1,0 +1,74 @@
+/*
+ * SM2 verification latency (src/core/crypto/sm2.ts): a key parsed per
+ * verification against a `fixed` key with precomputed tables, which is what
+ * CA and issuer keys get. Keys and signatures are made here with sm2Sign.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
+import { SM2_DEFAULT_USER_ID, Sm2PublicKey, sm3 } from '../src/core/crypto/sm2.js';
+import { SM2_P256 } from '../src/core/crypto/sm2Curve.js';
+import { percentile } from './stats.js';
+
+const { Point, n } = SM2_P256;
+const MESSAGES = 64;
+const MESSAGE_BYTES = 100;
+const WARMUP = 50;
+
+/**
+ * SM2 signature (GB/T 32918.2 §6.1) as r||s. `k` is the nonce, random unless
+ * given (tests reproduce the standard's example with its k). For benches and
+ * tests only: not constant time.
+ */
+export function sm2Sign(privateKey: bigint, message: Uint8Array, userId: Uint8Array = SM2_DEFAULT_USER_ID, k?: bigint): Uint8Array {
+  if (privateKey < 1n || privateKey >= n - 1n) throw new Error('SM2 private key out of range');
+  const publicKey = Sm2PublicKey.parse(Point.BASE.multiply(privateKey).toBytes(false));
+  const e = bytesToNumberBE(sm3(publicKey.za(userId), message));
+  for (;;) {
+    const nonce = k ?? (bytesToNumberBE(randomBytes(40)) % (n - 1n)) + 1n;
+    const r = (e + Point.BASE.multiply(nonce).toAffine().x) % n;
+    const s = (Point.Fn.inv(1n + privateKey) * (nonce - r * privateKey)) % n;
+    const sPositive = (s + n) % n;
+    if (r !== 0n && r + nonce !== n && sPositive !== 0n) return new Uint8Array([...numberToBytesBE(r, 32), ...numberToBytesBE(sPositive, 32)]);
+    if (k !== undefined) throw new Error('SM2 nonce gives a degenerate signature');
+  }
+}
+
+/** A random private key and its 04||X||Y public key. */
+export function sm2KeyPair(): { privateKey: bigint; publicKey: Uint8Array } {
+  const privateKey = (bytesToNumberBE(randomBytes(40)) % (n - 2n)) + 1n;
+  return { privateKey, publicKey: Point.BASE.multiply(privateKey).toBytes(false) };
+}
+
+function timeVerifies(count: number, verify: (i: number) => boolean): number[] {
+  const samples: number[] = [];
+  for (let i = 0; i < WARMUP + count; i++) {
+    const t0 = performance.now();
+    const ok = verify(i);
+    const t1 = performance.now();
+    if (!ok) throw new Error('SM2 verification failed in the bench');
+    if (i >= WARMUP) samples.push((t1 - t0) * 1000);
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+/**
+ * p50/p99 in microseconds of `n` verifications: `p50`/`p99` parse the key
+ * each time (a card's ICC key), `fixedP50`/`fixedP99` use `Sm2PublicKey.fixed`.
+ */
+export function measureSm2Verify(count: number): { p50: number; p99: number; fixedP50: number; fixedP99: number } {
+  const { privateKey, publicKey } = sm2KeyPair();
+  const items = Array.from({ length: MESSAGES }, () => {
+    const message = randomBytes(MESSAGE_BYTES);
+    return { message, signature: sm2Sign(privateKey, message) };
+  });
+  const item = (i: number) => items[i % MESSAGES]!;
+  const parsed = timeVerifies(count, (i) => Sm2PublicKey.parse(publicKey).verify(item(i).message, item(i).signature));
+  const fixed = timeVerifies(count, (i) => Sm2PublicKey.fixed(publicKey).verify(item(i).message, item(i).signature));
+  return {
+    p50: percentile(parsed, 50),
+    p99: percentile(parsed, 99),
+    fixedP50: percentile(fixed, 50),
+    fixedP99: percentile(fixed, 99),
+  };
+}
