@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { CardChannel } from '../hal/cardReader.js';
 import type { ApduResponder } from '../sim/virtualCard.js';
 
@@ -8,8 +9,13 @@ import type { ApduResponder } from '../sim/virtualCard.js';
  */
 export class BenchCardChannel implements CardChannel {
   readonly readerName = 'bench reader';
+  /** With `timeCard`: microseconds the card spent answering, summed over this presentation. */
+  cardUs = 0;
 
-  constructor(private readonly card: ApduResponder) {
+  constructor(
+    private readonly card: ApduResponder,
+    private readonly timeCard = false,
+  ) {
     card.reset();
   }
 
@@ -18,7 +24,11 @@ export class BenchCardChannel implements CardChannel {
   }
 
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
-    return this.card.respond(apdu);
+    if (!this.timeCard) return this.card.respond(apdu);
+    const t0 = performance.now();
+    const response = this.card.respond(apdu);
+    this.cardUs += (performance.now() - t0) * 1000;
+    return response;
   }
 
   async release(): Promise<void> {}

@@ -2,12 +2,20 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { assembleGate, type AssembledGate } from '../src/app/assemble.js';
 import { CATEGORIES } from '../src/core/credentials/credential.js';
+import { CaKeyStore } from '../src/core/credentials/emv/capk.js';
+import type { BankCardKeys } from '../src/core/credentials/qpbocCard.js';
 import { TrustStore } from '../src/core/credentials/trustList.js';
 import { MemoryDenyList } from '../src/core/denyList.js';
 import type { Outcome } from '../src/core/gate.js';
 import { silentLog } from '../src/core/log.js';
-import { DEFAULT_TIMINGS, type GateSettings } from '../src/core/settings.js';
+import { DEFAULT_TIMINGS, type CardSettings, type GateSettings } from '../src/core/settings.js';
+import type { Tap } from '../src/core/tap.js';
 import { createSimBoard, type SimBoard } from '../sim/board.js';
+import { personaliseBankCard } from '../sim/emv/bankCardProfile.js';
+import { capkEntry } from '../sim/emv/capkFile.js';
+import { makeCardIssuer } from '../sim/emv/cardIssuer.js';
+import { makeTestCa } from '../sim/emv/testCa.js';
+import { VirtualBankCard } from '../sim/emv/virtualBankCard.js';
 import { TestHolder, TestIssuer, trustListOf } from '../sim/issuer.js';
 import { VirtualCard } from '../sim/virtualCard.js';
 import { BenchCardChannel } from './channel.js';
@@ -22,12 +30,40 @@ export interface BenchGate extends AssembledGate {
   close(): Promise<void>;
 }
 
+export interface BankBenchGate extends BenchGate {
+  /** One simulated UnionPay QuickPass card per fDDA algorithm, each under its own test CA. */
+  bankCards: { rsa: VirtualBankCard; sm2: VirtualBankCard };
+}
+
 /**
  * A gate as the daemon wires it (assembleGate), on the simulated board, with
  * its journal a real file in `dir`. The board's clock starts at real wall
  * time; timing is done on performance.now(), never on the VirtualClock.
  */
 export async function benchGate(dir: string): Promise<BenchGate> {
+  return wireGate(dir, 'journal.db');
+}
+
+/**
+ * The same gate set up to take bank cards as well (CAPK with the two test
+ * CAs, applications qpboc then cg), with its own journal in `dir`. A gate of
+ * its own, so that the CG card on benchGate keeps its five APDUs (a bank-card
+ * gate first asks every card for its PPSE).
+ */
+export async function bankGate(dir: string): Promise<BankBenchGate> {
+  const rsaCa = makeTestCa({ algorithm: 'RSA' });
+  const sm2Ca = makeTestCa({ algorithm: 'SM2' });
+  const pan = '6228001234567890';
+  const bankCards = {
+    rsa: new VirtualBankCard(personaliseBankCard(makeCardIssuer(rsaCa), { pan })),
+    sm2: new VirtualBankCard(personaliseBankCard(makeCardIssuer(sm2Ca), { pan })),
+  };
+  const bank: BankCardKeys = { capk: CaKeyStore.parse([capkEntry(rsaCa), capkEntry(sm2Ca)], 'bench'), tokenKey: Buffer.alloc(32, 1) };
+  const gate = await wireGate(dir, 'journal-bank.db', { bank, cards: { applications: ['qpboc', 'cg'], deadlineMs: 1000 } });
+  return { ...gate, bankCards };
+}
+
+async function wireGate(dir: string, journalFile: string, options: { bank?: BankCardKeys; cards?: CardSettings } = {}): Promise<BenchGate> {
   const board = createSimBoard(Date.now());
   const issuer = new TestIssuer('cq.yukuaima', 'ES256');
   const nowSec = Math.floor(board.clock.now() / 1000);
@@ -45,12 +81,14 @@ export async function benchGate(dir: string): Promise<BenchGate> {
     doubleTapMs: 0,
     cardsWhenClockUntrusted: true,
     timezone: 'Asia/Shanghai',
+    ...(options.cards ? { cards: options.cards } : {}),
   };
-  const journalPath = join(dir, 'journal.db');
+  const journalPath = join(dir, journalFile);
   const parts = assembleGate({
     board,
     settings,
     trust: TrustStore.fromDocument(trustListOf([issuer])),
+    bank: options.bank,
     denyList: new MemoryDenyList(),
     journalPath,
     log: silentLog,
@@ -74,7 +112,7 @@ function nowSec(board: SimBoard): number {
   return Math.floor(board.clock.now() / 1000);
 }
 
-function committedAccept(outcome: Outcome, what: string): void {
+function committedAccept(outcome: Outcome, what: string): asserts outcome is Extract<Outcome, { type: 'tap' }> {
   if (outcome.type !== 'tap') throw new Error(`${what}: outcome ${outcome.type}, expected a committed tap`);
   if (outcome.tap.result !== 'accepted') throw new Error(`${what}: refused (${outcome.tap.reason})`);
 }
@@ -84,11 +122,12 @@ function committedAccept(outcome: Outcome, what: string): void {
  * with the committed tap; afterwards (untimed) the passenger walks through,
  * which uses the passage credit and closes the barrier for the next one.
  */
-async function timedTap(g: BenchGate, present: () => Promise<Outcome>, what: string): Promise<number> {
+async function timedTap(g: BenchGate, present: () => Promise<Outcome>, what: string, check?: (tap: Tap) => void): Promise<number> {
   const t0 = performance.now();
   const outcome = await present();
   const t1 = performance.now();
   committedAccept(outcome, what);
+  check?.(outcome.tap);
   g.board.passage.pass();
   afterTap(g);
   return (t1 - t0) * 1000;
@@ -149,6 +188,33 @@ export function cardCase(g: BenchGate): BenchCase {
     measure() {
       const channel = new BenchCardChannel(g.card);
       return timedTap(g, () => g.gate.presentCard(channel), 'card');
+    },
+  };
+}
+
+/**
+ * The same UnionPay QuickPass card each time (a regular rider: issuer and ICC
+ * certificates cached after its first tap, one fDDA signature checked per
+ * tap), APDUs in-process. The simulated card's own work (its fDDA signature,
+ * which a real card computes on its chip) is inside the timed span, as the CG
+ * card's is; `cardUs` gets what it took, one entry per measure() call.
+ */
+export function bankCardCase(g: BankBenchGate, algorithm: 'rsa' | 'sm2'): BenchCase & { cardUs: number[] } {
+  const card = g.bankCards[algorithm];
+  const cardUs: number[] = [];
+  return {
+    name: `decision.card.qpboc.${algorithm}`,
+    cardUs,
+    async measure() {
+      const channel = new BenchCardChannel(card, true);
+      const us = await timedTap(g, () => g.gate.presentCard(channel), `bank card ${algorithm}`, (tap) => {
+        // A bank-card tap, passed by this fDDA, for the ATC the card signed in this very tap.
+        if (tap.kind !== 'emv' || tap.emv?.oda !== algorithm || tap.emv.atc !== card.transactionCounter) {
+          throw new Error(`bank card ${algorithm}: tap ${tap.kind}, oda ${tap.emv?.oda}, ATC ${tap.emv?.atc} (card ${card.transactionCounter})`);
+        }
+      });
+      cardUs.push(channel.cardUs);
+      return us;
     },
   };
 }

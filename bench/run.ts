@@ -10,20 +10,24 @@
  * ratios: {"name":"ratio.<figure>","unit":"x","value","goal",...}; last, the machine.
  * limit.commit is a commit loop with nothing between commits (the raw floor);
  * limit.commit.paced has a code decision's CPU work (untimed) before each
- * commit, the cadence the gate's own commits run at. Env: BENCH_N (2000),
- * BENCH_WARMUP (200), BENCH_CHUNK (25: iterations per turn when the figures
- * are interleaved), BENCH_DIR (os.tmpdir()).
+ * commit, the cadence the gate's own commits run at. The bank-card decisions
+ * (decision.card.qpboc.rsa/sm2, on a gate of their own that takes bank cards)
+ * include the simulated card's own fDDA signing; card.qpboc.*.respond is that
+ * time, and their ratio lines add valueP50LessCard, the p50 ratio without it.
+ * Env: BENCH_N (2000), BENCH_WARMUP (200), BENCH_CHUNK (25: iterations per
+ * turn when the figures are interleaved), BENCH_DIR (os.tmpdir()).
  */
 import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { cpus, platform, release, arch, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { benchCamera } from './camera.js';
 import { daemonFigures } from './daemon.js';
-import { benchGate, cardCase, decisionWork, holderCodeCase, issuerCodeCase } from './decision.js';
+import { bankCardCase, bankGate, benchGate, cardCase, decisionWork, holderCodeCase, issuerCodeCase } from './decision.js';
 import { denyListBench } from './denyList.js';
 import { benchPcsc } from './pcsc.js';
-import { commitCase, verifyCase } from './limits.js';
+import { commitCase, rsaRecoverCase, verifyCase } from './limits.js';
 import { runInterleaved, type BenchCase } from './runner.js';
+import { sm2VerifyCase } from './sm2Verify.js';
 import { round1, round3, summarise, type Summary } from './stats.js';
 import { syncDrain } from './syncDrain.js';
 
@@ -42,6 +46,8 @@ const FLOORS: Record<string, { verifies: string[]; why: string }> = {
   'decision.code.issuer': { verifies: ['limit.verify.es256'], why: '1 ES256 verify (issuer) + commit' },
   'decision.code.holder': { verifies: ['limit.verify.es256'], why: '1 ES256 verify (outer, holder key; inner cached) + commit' },
   'decision.card': { verifies: ['limit.verify.es256'], why: '1 ES256 verify (challenge; certificate cached) + commit' },
+  'decision.card.qpboc.rsa': { verifies: ['limit.recover.rsa1024'], why: '1 RSA-1024 fDDA recovery (9F4B: raw public op + SHA-1 check; certificates cached) + commit' },
+  'decision.card.qpboc.sm2': { verifies: ['limit.verify.sm2'], why: '1 SM2 verify (9F4B, parsed ICC key kept; certificates cached) + commit' },
 };
 
 const FS_TYPES: Record<number, string> = {
@@ -83,24 +89,38 @@ async function main(): Promise<void> {
   const started = Date.now();
   try {
     const gate = await benchGate(dir);
+    const bank = await bankGate(dir);
     const commit = commitCase(dir);
     const pacedCommit = commitCase(dir, 'limit.commit.paced', decisionWork(gate));
+    const bankCards = [bankCardCase(bank, 'rsa'), bankCardCase(bank, 'sm2')];
     const cases: BenchCase[] = [
       issuerCodeCase(gate),
       holderCodeCase(gate),
       cardCase(gate),
+      ...bankCards,
       verifyCase('ES256'),
       verifyCase('EdDSA'),
+      rsaRecoverCase(),
+      sm2VerifyCase('parsed'),
+      sm2VerifyCase('fixed'),
       commit,
       pacedCommit,
     ];
     const samples = await runInterleaved(cases, { warmup, n, chunk });
     const summaries = new Map([...samples].map(([name, s]) => [name, summarise(s)]));
     await gate.close();
+    await bank.close();
     commit.close();
     pacedCommit.close();
 
     for (const c of cases) print(figure(c.name, summaries.get(c.name)!));
+    // The simulated bank card's own time in those taps (its fDDA signature above all), and the taps without it.
+    const lessCard = new Map<string, Summary>();
+    for (const c of bankCards) {
+      const cardUs = c.cardUs.slice(-n); // the measured taps, after the warm-up ones
+      print(figure(`${c.name.replace('decision.', '')}.respond`, summarise(cardUs)));
+      lessCard.set(c.name, summarise(samples.get(c.name)!.map((us, i) => us - cardUs[i]!)));
+    }
     const commitP99 = summaries.get('limit.commit')!.p99;
     const pacedP99 = summaries.get('limit.commit.paced')!.p99;
     for (const [name, floor] of Object.entries(FLOORS)) {
@@ -122,6 +142,8 @@ async function main(): Promise<void> {
         limitPacedP99: round1(limitPacedP99),
         // The typical case: p50 over the p50 floor.
         valueP50: round3(summaries.get(name)!.p50 / limitP50),
+        // Bank cards: the same at p50 with the simulated card's own time taken out of each tap.
+        ...(lessCard.has(name) ? { valueP50LessCard: round3(lessCard.get(name)!.p50 / limitP50), lessCardP50: round1(lessCard.get(name)!.p50) } : {}),
         limit: floor.why,
       });
     }

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { SM2_DEFAULT_USER_ID, Sm2PublicKey, sm3 } from '../src/core/crypto/sm2.js';
 import { SM2_P256 } from '../src/core/crypto/sm2Curve.js';
+import type { BenchCase } from './runner.js';
 import { percentile } from './stats.js';
 
 const { Point, n } = SM2_P256;
@@ -70,5 +71,37 @@ export function measureSm2Verify(count: number): { p50: number; p99: number; fix
     p99: percentile(parsed, 99),
     fixedP50: percentile(fixed, 50),
     fixedP99: percentile(fixed, 99),
+  };
+}
+
+/** What an SM2 fDDA signature covers (sm2Certificates.ts): 15 | 03 | 02 ATC (5 bytes) || the terminal's 20 bytes. */
+const FDDA_SIGNED_BYTES = 25;
+
+/**
+ * One SM2 verification as a BenchCase for the interleaved runner.
+ * `parsed` (limit.verify.sm2): the key parsed once and kept, as the gate keeps
+ * a regular card's ICC key with its cached certificate: what a tap costs.
+ * `fixed` (limit.verify.sm2.fixed): a `Sm2PublicKey.fixed` key, kept, as CA
+ * and issuer keys get. Z_A is cached in the key object after the first use in
+ * both; the timed part is `verify` alone, over fDDA-sized messages.
+ */
+export function sm2VerifyCase(kind: 'parsed' | 'fixed'): BenchCase {
+  const { privateKey, publicKey } = sm2KeyPair();
+  const key = kind === 'fixed' ? Sm2PublicKey.fixed(publicKey) : Sm2PublicKey.parse(publicKey);
+  const items = Array.from({ length: MESSAGES }, () => {
+    const message = randomBytes(FDDA_SIGNED_BYTES);
+    return { message, signature: sm2Sign(privateKey, message) };
+  });
+  let i = 0;
+  return {
+    name: kind === 'fixed' ? 'limit.verify.sm2.fixed' : 'limit.verify.sm2',
+    measure() {
+      const { message, signature } = items[i++ % MESSAGES]!;
+      const t0 = performance.now();
+      const ok = key.verify(message, signature);
+      const t1 = performance.now();
+      if (!ok) throw new Error(`SM2 verification failed (${kind} key)`);
+      return (t1 - t0) * 1000;
+    },
   };
 }

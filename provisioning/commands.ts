@@ -20,6 +20,8 @@ interface ProvisionCommandOptions {
   devices?: string;
   sim?: boolean;
   ca?: string;
+  capk?: string;
+  tokenKey?: string;
   root: string;
   configDir?: string;
   stateDir?: string;
@@ -42,6 +44,8 @@ export function registerProvisionCommands(program: Command): void {
     .option('--devices <file>', 'the config\'s "devices" section (JSON; docs/field-ops.md has a Raspberry Pi example)')
     .option('--sim', 'the simulated board instead of --devices')
     .option('--ca <file>', 'the broker\'s CA certificate (PEM); can also come with install-cert')
+    .option('--capk <file>', 'bank cards: the CA public keys (JSON, DESIGN.md §5); with --token-key the gate takes UnionPay QuickPass')
+    .option('--token-key <file>', 'bank cards: the fleet\'s card token key (64 hex digits, from fleet ops)')
     .option('--root <dir>', 'prefix of the default directories (ROOT/etc/citygate, ROOT/var/lib/citygate)', '/')
     .option('--config-dir <dir>', 'config directory (default ROOT/etc/citygate)')
     .option('--state-dir <dir>', 'state directory (default ROOT/var/lib/citygate)')
@@ -61,6 +65,7 @@ export function registerProvisionCommands(program: Command): void {
         user: options.user,
         ca: options.ca,
         allowPlainBroker: options.allowPlainBroker === true,
+        bank: { capk: options.capk, tokenKey: options.tokenKey },
       });
       const { files } = done;
       process.stdout.write(

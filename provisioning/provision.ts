@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { loadCapkFile, loadTokenKey } from '../src/app/bankCardFiles.js';
 import { configSchema } from '../src/app/config.js';
 import { writeCheckedConfig } from './configFile.js';
 import { InputError, parseWith } from '../src/app/settingsSchema.js';
@@ -25,6 +26,8 @@ export interface ProvisionPlace {
   ca: string | undefined;
   /** Allow a broker without TLS (mqtt://, ws://), for a lab broker only. */
   allowPlainBroker: boolean;
+  /** Bank cards: the CA public key file and the fleet's card token key to install; both or neither. */
+  bank?: { capk: string | undefined; tokenKey: string | undefined };
 }
 
 /** The simulated lane of `sim/liveDrivers.ts`: codes as text lines on standard input. */
@@ -53,6 +56,20 @@ export function readCertificateFile(path: string, what: string): { text: string;
   } catch (error) {
     throw new InputError(`${what} ${path} is not a PEM certificate: ${(error as Error).message}`);
   }
+}
+
+/** The bank-card files, checked as the gate will read them, before anything is written. */
+function bankCardFiles(bank: ProvisionPlace['bank'], configDir: string): { capkPath: string; capkText: string; tokenKeyPath: string; tokenKeyText: string } | undefined {
+  if (bank?.capk === undefined && bank?.tokenKey === undefined) return undefined;
+  if (bank.capk === undefined || bank.tokenKey === undefined) throw new InputError('bank cards need both --capk (the CA public keys) and --token-key (the fleet\'s card token key)');
+  loadCapkFile(bank.capk);
+  loadTokenKey(bank.tokenKey);
+  return {
+    capkPath: join(configDir, 'capk.json'),
+    capkText: readInputText(bank.capk, 'CA public keys'),
+    tokenKeyPath: join(configDir, 'card-token.key'),
+    tokenKeyText: readInputText(bank.tokenKey, 'card token key'),
+  };
 }
 
 /** A provisioned gate is not replaced by accident: its journal may hold taps not yet delivered. */
@@ -90,10 +107,18 @@ export function provision(answers: ProvisionAnswers, place: ProvisionPlace): Pro
   if (!place.allowPlainBroker && /^(mqtt|ws):/.test(answers.broker)) {
     throw new InputError(`--broker ${answers.broker}: the fleet broker is reached over TLS with the device certificate (mqtts:// or wss://); --allow-plain-broker is for a lab broker only`);
   }
-  const gate = { id: answers.gateId, site: answers.site, ...(answers.zone ? { zone: answers.zone } : {}), mode: answers.mode };
+  const bank = bankCardFiles(place.bank, files.configDir);
+  const gate = {
+    id: answers.gateId,
+    site: answers.site,
+    ...(answers.zone ? { zone: answers.zone } : {}),
+    mode: answers.mode,
+    // A gate given the CA keys takes bank cards first; UID badges stay where the access section allows them.
+    ...(bank ? { cards: { applications: ['qpboc', 'cg', 'uid'] } } : {}),
+  };
   const config = {
     gate,
-    paths: { state: files.stateDir, trust: files.trust },
+    paths: { state: files.stateDir, trust: files.trust, ...(bank ? { capk: bank.capkPath, tokenKey: bank.tokenKeyPath } : {}) },
     sync: { broker: answers.broker, tls: { key: files.deviceKey, ...(place.ca ? { ca: files.brokerCa } : {}) } },
     devices: readDevices(answers.devices),
     log: { level: 'info' },
@@ -112,8 +137,12 @@ export function provision(answers: ProvisionAnswers, place: ProvisionPlace): Pro
   // A certificate of an earlier key no longer fits: it must be signed again.
   rmSync(files.deviceCert, { force: true });
   if (ca) writeWhole(files.brokerCa, ca);
+  if (bank) {
+    writeWhole(bank.capkPath, bank.capkText);
+    writeWhole(bank.tokenKeyPath, bank.tokenKeyText, 0o600);
+  }
   writeWhole(files.trust, `${JSON.stringify(trust, null, 2)}\n`);
   writeCheckedConfig(files.config, config);
-  giveTo(owner, files.deviceKey, files.stateDir, files.trust);
+  giveTo(owner, files.deviceKey, files.stateDir, files.trust, ...(bank ? [bank.tokenKeyPath] : []));
   return { files, caInstalled: ca !== undefined };
 }

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { UNIONPAY_TEST_CAPK } from '../sim/emv/publishedTestCard.js';
 import { TestIssuer, trustListOf } from '../sim/issuer.js';
 import { loadConfig } from '../src/app/config.js';
 import { DenyListStore } from '../src/core/denylist/denyListStore.js';
@@ -127,6 +128,30 @@ describe('citygate provision', () => {
     const trust = JSON.parse(readFileSync(p.trust, 'utf8')) as { issuers: { id: string }[]; fleet: { kid: string; d?: string }[] };
     expect(trust.issuers.map((i) => i.id)).toEqual(['cq.yukuaima']);
     expect(trust.fleet).toEqual([fleet.publicJwk]);
+  });
+
+  it('installs the CA public keys and the card token key for bank cards, and the gate takes them', () => {
+    const capk = join(dir, 'capk.json');
+    writeFileSync(capk, JSON.stringify([UNIONPAY_TEST_CAPK]));
+    const tokenKey = join(dir, 'token.key');
+    writeFileSync(tokenKey, `${'5a'.repeat(32)}\n`);
+    const root = freshRoot();
+    const p = paths(root);
+    const done = citygate(provisionArgs(root, 'G-BANK', ['--capk', capk, '--token-key', tokenKey]));
+    expect(done.status, done.stderr).toBe(0);
+    const config = loadConfig(p.config, {});
+    expect(config.paths).toEqual({ state: p.state, trust: p.trust, capk: join(p.configDir, 'capk.json'), tokenKey: join(p.configDir, 'card-token.key') });
+    expect(config.gate.cards?.applications).toEqual(['qpboc', 'cg', 'uid']);
+    expect(JSON.parse(readFileSync(config.paths.capk!, 'utf8'))).toEqual([UNIONPAY_TEST_CAPK]);
+    expect(statSync(config.paths.tokenKey!).mode & 0o777).toBe(0o600);
+
+    const alone = citygate(provisionArgs(freshRoot(), 'G-BANK2', ['--capk', capk]));
+    expect(alone.status).toBe(2);
+    expect(alone.stderr).toContain('--token-key');
+    writeFileSync(capk, JSON.stringify([{ ...UNIONPAY_TEST_CAPK, checksum: '00'.repeat(20) }]));
+    const bad = citygate(provisionArgs(freshRoot(), 'G-BANK3', ['--capk', capk, '--token-key', tokenKey]));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain(`${capk}: [0].checksum`);
   });
 
   it('puts a gate id with characters openssl treats specially into the CN unchanged', () => {
