@@ -5,7 +5,10 @@ import type { Board } from '../hal/board.js';
 import type { CardReaderEvent } from '../hal/cardReader.js';
 import type { CodeScannerEvent } from '../hal/codeScanner.js';
 import { buildBoard, DeviceStartError, type DriverRegistry, type HealthRelay } from '../src/app/boardBuilder.js';
+import { loadBankCardKeys } from '../src/app/bankCardFiles.js';
 import { loadConfig, type GateConfig } from '../src/app/config.js';
+import { InputError } from '../src/app/settingsSchema.js';
+import { dateText } from '../src/core/credentials/emv/cardDate.js';
 import { DENY_LIST_FILE, DenyListStore } from '../src/core/denylist/denyListStore.js';
 import { Journal } from '../src/core/journal.js';
 import { silentLog } from '../src/core/log.js';
@@ -124,6 +127,22 @@ async function deviceChecks(board: Board, health: HealthRelay, options: Selftest
   return checks;
 }
 
+/** Bank cards: the CA keys (every checksum) and the token key load as the gate will load them at start. */
+function bankCardCheck(config: GateConfig): Check | undefined {
+  if (!config.gate.cards?.applications.includes('qpboc')) return undefined;
+  try {
+    const keys = loadBankCardKeys(config.paths)!;
+    const today = new Date().toISOString().slice(0, 10);
+    const expired = keys.capk.keys().filter((key) => dateText(key.expiry) < today);
+    const detail = `${keys.capk.size} CA public key${keys.capk.size === 1 ? '' : 's'} in ${config.paths.capk}, token key in ${config.paths.tokenKey}`;
+    if (expired.length > 0) return fail('bank cards', `${detail}; expired: ${expired.map((key) => `${key.rid} ${key.index} (${dateText(key.expiry)})`).join(', ')}`);
+    return pass('bank cards', detail);
+  } catch (error) {
+    if (error instanceof InputError) return fail('bank cards', error.message);
+    throw error;
+  }
+}
+
 async function brokerCheck(config: GateConfig, options: SelftestOptions): Promise<Check> {
   const sync = config.sync;
   if (!sync) return skip('broker', 'no sync section: the gate runs offline');
@@ -158,6 +177,8 @@ export async function selftest(configPath: string, registry: DriverRegistry, opt
   const certificateProblem = status.problems.find((p) => p.startsWith('certificate'));
   if (certificateProblem) checks.push(fail('certificate', certificateProblem));
   else if ('subject' in status.certificate) checks.push(pass('certificate', `${status.certificate.subject}, valid to ${status.certificate.validTo}`));
+  const bank = bankCardCheck(config);
+  if (bank) checks.push(bank);
   const service = serviceCheck(config);
   checks.push(service);
   if (service.result === 'fail') return checks;

@@ -25,10 +25,14 @@ export const FAULTS = [
   'stale',
   'garbage',
   'foreign-card',
+  'tampered',
+  'foreign-scheme',
+  'revoked',
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 export const CARD_FAULTS: readonly Fault[] = ['expired', 'not-yet-valid', 'forged', 'unknown-issuer', 'unknown-key', 'cloned', 'removed', 'garbage', 'foreign-card'];
 export const CODE_FAULTS: readonly Fault[] = ['expired', 'not-yet-valid', 'forged', 'unknown-issuer', 'unknown-key', 'stale'];
+export const BANK_CARD_FAULTS: readonly Fault[] = ['cloned', 'tampered', 'expired', 'unknown-key', 'removed', 'foreign-scheme', 'revoked'];
 
 const REASON_VALUES = [...CONTRACT_REASONS, ...GATE_REASONS] as const;
 export const EXPECTATIONS = ['accepted', 'repeat', ...REASON_VALUES.filter((r) => r !== 'ok')] as const;
@@ -62,6 +66,20 @@ const codeSchema = z.strictObject({
   product: productSchema.optional(),
 });
 
+/** The issuer of every bank card, as the gate names them (docs/credentials.md): the deny list's key for bank cards. */
+export const BANK_CARD_ISSUER = 'emv';
+/** A bank card in the deny list by its PAN (12 to 19 digits), optionally with its PSN (`PAN:NN`): the runner makes it the token. */
+export const DENIED_PAN = /^(\d{12,19})(?::(\d{2}))?$/;
+/** A bank card in the deny list by its token, as the gate computes it: 16 bytes in lower-case hex. */
+export const DENIED_TOKEN = /^[0-9a-f]{32}$/;
+
+/** A UnionPay QuickPass bank card, made under the run's test CA of that algorithm (sim/emv). */
+const bankCardSchema = z.strictObject({
+  algorithm: z.enum(['RSA', 'SM2']),
+  pan: z.string().regex(/^\d{12,19}$/, 'a PAN: 12 to 19 digits (the first six are the BIN of the card\'s issuer)'),
+  psn: z.string().regex(/^\d{2}$/, 'a PAN sequence number: two digits').default('01'),
+});
+
 /** A UID-only access card answers `FF CA 00 00 00` with 4, 7 or 10 bytes (ISO 14443-3). */
 const uidSchema = z
   .string()
@@ -86,6 +104,8 @@ export const passengerSchema = z
     code: codeSchema.optional(),
     /** A UID-only access card (no CG application): its UID in hex. */
     uid: uidSchema.optional(),
+    /** A UnionPay QuickPass bank card (the gate is then built with bank keys). */
+    bankCard: bankCardSchema.optional(),
     /** Raw QR text, for malformed input and codes made elsewhere. */
     text: z.string().optional(),
     /** Present again exactly what the named earlier passenger presented. */
@@ -116,8 +136,8 @@ export const passengerSchema = z
     /** Texts the passenger's screen shows after the (first) presentation: each must be part of a line, in Chinese or English. */
     expectShown: z.array(z.string().min(1)).min(1).optional(),
   })
-  .refine((p) => [p.card, p.code, p.uid, p.text, p.again, p.sneak].filter((x) => x !== undefined).length === 1, {
-    message: 'a passenger has exactly one of card, code, uid, text, again, sneak',
+  .refine((p) => [p.card, p.code, p.uid, p.bankCard, p.text, p.again, p.sneak].filter((x) => x !== undefined).length === 1, {
+    message: 'a passenger has exactly one of card, code, uid, bankCard, text, again, sneak',
   });
 
 const eventTime = {
@@ -179,9 +199,25 @@ export const scenarioSchema = z
       if (issuers.has(issuer.id)) ctx.addIssue({ code: 'custom', path: ['trust', 'issuers', i, 'id'], message: 'already one of the scenario\'s test issuers' });
     });
     const trusted = new Set([...issuers, ...(scenario.trust?.issuers.map((i) => i.id) ?? [])]);
-    for (const id of Object.keys(scenario.denyList)) {
-      if (!trusted.has(id)) ctx.addIssue({ code: 'custom', path: ['denyList', id], message: `not one of the scenario's issuers (${[...trusted].map((t) => JSON.stringify(t)).join(', ')})` });
+    const bankCards = scenario.passengers.some((entry) => !('event' in entry) && entry.bankCard !== undefined);
+    if (bankCards && trusted.has(BANK_CARD_ISSUER)) {
+      ctx.addIssue({ code: 'custom', path: [scenario.issuers.some((i) => i.id === BANK_CARD_ISSUER) ? 'issuers' : 'trust'], message: `"${BANK_CARD_ISSUER}" is the issuer of bank cards: give the test issuer another id` });
     }
+    for (const [id, entries] of Object.entries(scenario.denyList)) {
+      if (id === BANK_CARD_ISSUER && !trusted.has(id)) {
+        if (!bankCards) ctx.addIssue({ code: 'custom', path: ['denyList', id], message: 'deny-lists bank cards, but no passenger presents a bankCard' });
+        entries.forEach((entry, j) => {
+          if (!DENIED_PAN.test(entry) && !DENIED_TOKEN.test(entry)) {
+            ctx.addIssue({ code: 'custom', path: ['denyList', id, j], message: "a bank card's PAN (12 to 19 digits), PAN:PSN (PSN two digits), or its token (32 lower-case hex digits)" });
+          }
+        });
+      } else if (!trusted.has(id)) {
+        const names = [...trusted, ...(bankCards ? [BANK_CARD_ISSUER] : [])].map((t) => JSON.stringify(t)).join(', ');
+        ctx.addIssue({ code: 'custom', path: ['denyList', id], message: `not one of the scenario's issuers (${names})` });
+      }
+    }
+    // One physical card per PAN and PSN: it cannot be an RSA card here and an SM2 card there.
+    const bankCardAlgorithms = new Map<string, { algorithm: string; name: string }>();
     const seen = new Set<string>();
     scenario.passengers.forEach((entry, i) => {
       if ('event' in entry) return;
@@ -190,9 +226,17 @@ export const scenarioSchema = z
       if (issuer !== undefined && !issuers.has(issuer)) {
         ctx.addIssue({ code: 'custom', path: ['passengers', i, p.card ? 'card' : 'code', 'issuer'], message: `not one of the scenario's issuers (${allowed})` });
       }
-      const fits = p.card ? CARD_FAULTS : p.code ? CODE_FAULTS : [];
+      if (p.bankCard) {
+        const card = `${p.bankCard.pan}:${p.bankCard.psn}`;
+        const first = bankCardAlgorithms.get(card);
+        if (first && first.algorithm !== p.bankCard.algorithm) {
+          ctx.addIssue({ code: 'custom', path: ['passengers', i, 'bankCard', 'algorithm'], message: `PAN ${p.bankCard.pan} PSN ${p.bankCard.psn} is the ${first.algorithm} card of passenger "${first.name}": one card, one algorithm (give this one another PAN or PSN)` });
+        }
+        if (!first) bankCardAlgorithms.set(card, { algorithm: p.bankCard.algorithm, name: p.name ?? `p${i + 1}` });
+      }
+      const fits = p.card ? CARD_FAULTS : p.code ? CODE_FAULTS : p.bankCard ? BANK_CARD_FAULTS : [];
       if (p.fault !== undefined && !fits.includes(p.fault)) {
-        const what = p.card ? 'a card' : p.code ? 'a code' : p.uid !== undefined ? 'a UID card' : 'this passenger';
+        const what = p.card ? 'a card' : p.code ? 'a code' : p.bankCard ? 'a bank card' : p.uid !== undefined ? 'a UID card' : 'this passenger';
         ctx.addIssue({ code: 'custom', path: ['passengers', i, 'fault'], message: `not a fault of ${what}${fits.length ? ` (${fits.join(', ')})` : ''}` });
       }
       if (p.again !== undefined && !seen.has(p.again)) {

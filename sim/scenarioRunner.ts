@@ -11,6 +11,7 @@ import { createSimBoard } from './board.js';
 import { crowdOf } from './crowd.js';
 import type { BarrierAction, CardPresentation } from './devices.js';
 import { TestIssuer, trustListOf } from './issuer.js';
+import { BankCards, withBankCards } from './scenarioBankCards.js';
 import { inTimeOrder, type Expectation, type Scenario, type ScenarioEvent, type ScenarioPassenger } from './scenario.js';
 import { SimEmergencyContact } from './simEmergencyContact.js';
 import { SimSpeaker } from './simSpeaker.js';
@@ -124,8 +125,12 @@ export async function runScenario(scenario: Scenario, options: { journalPath: st
   const wallets = new Wallets(issuers, startSec);
   const own = trustListOf(issuers);
   const trust = TrustStore.fromDocument({ issuers: [...own.issuers, ...(scenario.trust?.issuers ?? [])], fleet: scenario.trust?.fleet ?? [] });
-  const settings = scenario.gate;
-  const { gate, journal, decider } = assembleGate({ board, settings: { ...settings, site: settings.site! }, trust, denyList: MemoryDenyList.fromDocument(scenario.denyList), journalPath: options.journalPath, log: options.log });
+  // Bank-card passengers: test CAs and a token key for the gate, which then takes QuickPass cards.
+  const bankCards = BankCards.forScenario(scenario, startSec);
+  await bankCards?.warmUp(trust, startWall);
+  const settings = bankCards ? withBankCards(scenario.gate) : scenario.gate;
+  const denyList = MemoryDenyList.fromDocument(bankCards ? bankCards.denyList(scenario.denyList) : scenario.denyList);
+  const { gate, journal, decider } = assembleGate({ board, settings: { ...settings, site: settings.site! }, trust, bank: bankCards?.keys, denyList, journalPath: options.journalPath, log: options.log });
 
   const alarms: { at: number; alarm: Alarm }[] = [];
   gate.onAlarm((alarm) => alarms.push({ at: board.clock.monotonic(), alarm }));
@@ -152,7 +157,7 @@ export async function runScenario(scenario: Scenario, options: { journalPath: st
         continue;
       }
       const nowSec = Math.floor(board.clock.now() / 1000);
-      const what = presentationOf(entry, nowSec, wallets, presented);
+      const what = presentationOf(entry, nowSec, wallets, bankCards, presented);
       presented.set(entry.name, what);
       current = { name: entry.name, outcomes: [], screens: [], walk: entry.walk };
       if (what.kind === 'sneak') sneakThrough(entry.walk === true ? 1 : Number(entry.walk));
@@ -246,8 +251,9 @@ export async function runScenario(scenario: Scenario, options: { journalPath: st
   }
 }
 
-function presentationOf(p: ScenarioPassenger, nowSec: number, wallets: Wallets, presented: Map<string, Presented>): Presented {
+function presentationOf(p: ScenarioPassenger, nowSec: number, wallets: Wallets, bankCards: BankCards | undefined, presented: Map<string, Presented>): Presented {
   if (p.card) return { kind: 'card', ...wallets.card(p.card, p.fault, nowSec) };
+  if (p.bankCard) return { kind: 'card', ...bankCards!.card(p.bankCard, p.fault, nowSec) };
   if (p.uid !== undefined) return { kind: 'card', card: new UidCard(p.uid), presentation: {} };
   if (p.code) return { kind: 'code', text: wallets.code(p.code, p.fault, nowSec) };
   if (p.text !== undefined) return { kind: 'code', text: p.text };

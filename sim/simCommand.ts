@@ -29,7 +29,12 @@ export function loadScenario(path: string): Scenario {
   return parseWith(scenarioSchema, document, path);
 }
 
-function line(outcome: Outcome, passenger: string): string | undefined {
+/**
+ * A tap as `citygate sim` prints it: the journal's row and the passenger's
+ * name. A bank card's row names it by token and masked PAN (kind `emv`,
+ * `emv.pan`), never by its PAN.
+ */
+export function tapLine(outcome: Outcome, passenger: string): string | undefined {
   if (outcome.type === 'tap') return JSON.stringify({ ...outcome.tap, passenger });
   return undefined;
 }
@@ -49,7 +54,7 @@ export async function simCommand(options: { scenario?: string; journal?: string 
       journalPath,
       log,
       onOutcome: (outcome, passenger) => {
-        const text = line(outcome, passenger);
+        const text = tapLine(outcome, passenger);
         if (text) process.stdout.write(`${text}\n`);
         else process.stderr.write(`${JSON.stringify({ passenger, outcome: outcome.type })}\n`);
       },

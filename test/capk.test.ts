@@ -163,3 +163,10 @@ describe('loadCapkFile (the gate reads the file at start)', () => {
     expect(inputError(() => loadCapkFile(dir)).message).toBe(`cannot read CA public keys ${dir}: EISDIR`);
   });
 });
+
+describe('SM2 CA keys', () => {
+  it('refuses a point that is not on the curve, naming the entry', () => {
+    const notOnCurve = `04${'11'.repeat(64)}`;
+    expect(error(() => parse([{ rid: 'A000000333', index: 'F2', algorithm: 'SM2', publicKey: notOnCurve, expiry: '2049-12-31' }])).message).toMatch(/^capk\.json: \[0\]\.publicKey: RID A000000333 index F2: not an SM2 public key/);
+  });
+});

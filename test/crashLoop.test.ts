@@ -85,7 +85,7 @@ describe('crash-loop verifier', () => {
 
   it('reports a seq stored under two ids, an id reused in the journal, and a conflicting redelivery', () => {
     const s = honestStores();
-    doctor(s.collectorDb, "INSERT INTO taps SELECT 'another-id', gate, seq, at, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place, received_at FROM taps WHERE seq = 2");
+    doctor(s.collectorDb, "INSERT INTO taps (id, gate, seq, at, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place, received_at) SELECT 'another-id', gate, seq, at, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place, received_at FROM taps WHERE seq = 2");
     doctor(s.collectorDb, "INSERT INTO conflicts (id, gate, seq, received_at, tap) VALUES (?, ?, 5, '2025-01-01T00:00:00Z', '{}')", s.taps[4]!.id, GATE);
     doctor(s.journalPath, 'UPDATE taps SET id = ? WHERE seq = 4', s.taps[0]!.id);
     const verdict = verifyGate(loadEvidence(GATE, s.journalPath, s.collectorDb, s.taps, s.barriers, s.subjects));

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UNIONPAY_TEST_CAPK } from '../sim/emv/publishedTestCard.js';
 import { TestIssuer, trustListOf } from '../sim/issuer.js';
 import { Mosquitto } from './support/mosquitto.js';
 import { waitFor } from './support/waitFor.js';
@@ -50,6 +51,8 @@ describe('provision, install-cert, selftest and run on the simulated lane with a
     writeFileSync(join(dir, 'trust.json'), JSON.stringify(trustListOf([issuer])));
     const fleet = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
     writeFileSync(join(dir, 'fleet-public.json'), JSON.stringify({ kid: randomBytes(8).toString('base64url'), alg: 'ES256', kty: 'EC', crv: 'P-256', x: fleet.x, y: fleet.y }));
+    writeFileSync(join(dir, 'capk.json'), JSON.stringify([UNIONPAY_TEST_CAPK]));
+    writeFileSync(join(dir, 'card-token.key'), `${randomBytes(32).toString('hex')}\n`);
   });
 
   afterAll(async () => {
@@ -61,6 +64,7 @@ describe('provision, install-cert, selftest and run on the simulated lane with a
     const provision = run(process.execPath, [
       CLI, 'provision', '--gate-id', GATE, '--site', 'cq-metro-jiefangbei', '--mode', 'metro-entry',
       '--broker', broker.url, '--trust', join(dir, 'trust.json'), '--fleet-key', join(dir, 'fleet-public.json'),
+      '--capk', join(dir, 'capk.json'), '--token-key', join(dir, 'card-token.key'),
       '--sim', '--root', root(), '--user', 'root',
     ]);
     expect(provision.status, provision.stderr).toBe(0);
@@ -82,11 +86,12 @@ describe('provision, install-cert, selftest and run on the simulated lane with a
     expect(selftest.status, `${selftest.stdout}\n${selftest.stderr}`).toBe(0);
     const checks = JSON.parse(selftest.stdout) as Check[];
     const byName = new Map(checks.map((c) => [c.name, c]));
-    for (const name of ['disk', 'trust list', 'certificate', 'service', 'journal', 'clock', 'scanner:0', 'display', 'barrier', 'indicators', 'passage', 'broker']) {
+    for (const name of ['disk', 'trust list', 'bank cards', 'certificate', 'service', 'journal', 'clock', 'scanner:0', 'display', 'barrier', 'indicators', 'passage', 'broker']) {
       expect(byName.get(name)?.result, `${name}: ${JSON.stringify(byName.get(name))}`).toBe('pass');
     }
     expect(byName.get('broker')!.detail).toContain('with the device certificate');
     expect(byName.get('certificate')!.detail).toContain(`CN=${GATE}`);
+    expect(byName.get('bank cards')!.detail).toContain('1 CA public key in');
 
     const daemon = spawn(process.execPath, [CLI, 'run', '--config', configPath()], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';

@@ -9,7 +9,8 @@ import type { GateMode } from '../src/core/settings.js';
 import type { Tap } from '../src/core/tap.js';
 import type { Scenario, ScenarioPassenger } from '../sim/scenario.js';
 import { runScenario, timelineOf, type ScenarioRun } from '../sim/scenarioRunner.js';
-import { loadScenario, SCENARIO_DIR } from '../sim/simCommand.js';
+import { bankCardsOf } from '../sim/scenarioBankCards.js';
+import { loadScenario, SCENARIO_DIR, tapLine } from '../sim/simCommand.js';
 
 /*
  * One scenario per gate mode (sim/scenarios/*.json), run on the simulated
@@ -25,6 +26,8 @@ interface Played {
   run: ScenarioRun;
   rows: Tap[];
   events: GateEvent[];
+  /** What `citygate sim` prints for each tap. */
+  lines: string[];
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'citygate-modes-'));
@@ -34,9 +37,10 @@ beforeAll(async () => {
   for (const file of MODE_SCENARIOS) {
     const scenario = loadScenario(join(SCENARIO_DIR, file));
     const journalPath = join(dir, `${file}.db`);
-    const run = await runScenario(scenario, { journalPath, log: silentLog });
+    const lines: string[] = [];
+    const run = await runScenario(scenario, { journalPath, log: silentLog, onOutcome: (outcome, passenger) => lines.push(tapLine(outcome, passenger) ?? '') });
     const journal = Journal.open(journalPath, scenario.gate.gateId, scenario.gate.site!);
-    played.set(file, { scenario, run, rows: journal.taps(), events: journal.events() });
+    played.set(file, { scenario, run, rows: journal.taps(), events: journal.events(), lines });
     journal.close();
   }
 });
@@ -114,7 +118,11 @@ describe.each(MODE_SCENARIOS)('mode scenario %s', (file) => {
       expect(row, p.name).toEqual(own[0]);
       expect(row.seq, p.name).toBe(seq);
       expect(row.mode, p.name).toBe(modes.get(p.name));
-      expect(row.kind, p.name).toBe(spec.uid !== undefined ? 'uid' : spec.card ? 'card' : 'code');
+      if (spec.bankCard) {
+        // Kind `emv` once the card proved itself a QuickPass card; a card refused before (a clone, a card of another scheme) is journaled as a card.
+        if (row.result === 'accepted') expect(row.kind, p.name).toBe('emv');
+        else expect(['emv', 'card'], p.name).toContain(row.kind);
+      } else expect(row.kind, p.name).toBe(spec.uid !== undefined ? 'uid' : spec.card ? 'card' : 'code');
       expect(row.reason, p.name).toBe(spec.expect === 'accepted' ? 'ok' : spec.expect);
       expect(row.result, p.name).toBe(spec.expect === 'accepted' ? 'accepted' : 'refused');
       if (row.result === 'refused') expect(row.fare, p.name).toBeNull();
@@ -156,6 +164,26 @@ describe.each(MODE_SCENARIOS)('mode scenario %s', (file) => {
   });
 });
 
+/** The PANs of the scenario's bank cards, masked as the gate keeps them (first 6, last 4). */
+const masked = (pan: string): string => `${pan.slice(0, 6)}${'*'.repeat(pan.length - 10)}${pan.slice(-4)}`;
+
+describe.each(MODE_SCENARIOS)('bank cards in mode scenario %s', (file) => {
+  it('prints no bank card\'s clear PAN on any tap line; an accepted bank card shows kind emv, its token and its masked PAN', () => {
+    const { scenario, run, lines } = played.get(file)!;
+    const byName = written(scenario);
+    const pans = [...new Set(bankCardsOf(scenario).map((c) => c.spec.pan))];
+    for (const line of lines) for (const pan of pans) expect(line).not.toContain(pan);
+    for (const p of run.passengers) {
+      const spec = byName.get(p.name)!;
+      const tap = taps(p.outcomes)[0];
+      if (!spec.bankCard || tap?.result !== 'accepted') continue;
+      const line = JSON.parse(lines.find((l) => l !== '' && JSON.parse(l).seq === tap.seq)!);
+      expect(line, p.name).toMatchObject({ passenger: p.name, kind: 'emv', issuer: 'emv', category: 'adult', emv: { pan: masked(spec.bankCard.pan), psn: spec.bankCard.psn, oda: spec.bankCard.algorithm.toLowerCase() } });
+      expect(line.subject, p.name).toMatch(/^[0-9a-f]{32}$/);
+    }
+  });
+});
+
 describe('what each mode scenario shows', () => {
   it('bus: fares by route, category, time of day and transfer, with route and stop on every tap', () => {
     const { rows } = played.get('bus.json')!;
@@ -168,6 +196,26 @@ describe('what each mode scenario shows', () => {
     }
     expect(new Set(rows.map((r) => r.place!.route)).size).toBeGreaterThanOrEqual(2);
     expect(new Set(rows.map((r) => r.place!.stop)).size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('bus and metro: bank cards, RSA and SM2, pay the adult fare; a double tap is charged once; clones, expired cards and other schemes are refused', () => {
+    for (const [file, adult] of [['bus.json', 200], ['metro.json', 200]] as const) {
+      const { run, rows } = played.get(file)!;
+      const bank = rows.filter((r) => r.kind === 'emv' && r.result === 'accepted');
+      expect(new Set(bank.map((r) => r.emv!.oda)), file).toEqual(new Set(['rsa', 'sm2']));
+      for (const row of bank.filter((r) => r.mode !== 'metro-exit')) {
+        // The amount the card was told (9F02) for the back office's claim: the adult fare here, before any transfer discount.
+        expect(Number.parseInt(row.emv!.data['9F02']!, 10), `${file} seq ${row.seq}`).toBe(row.mode === 'bus' && row.place?.route === '871' ? 300 : adult);
+      }
+      const twice = run.passengers.find((p) => p.name.includes('tapped twice'))!;
+      expect(twice.outcomes.map((o) => o.type), file).toEqual(['tap', 'repeat']);
+      expect(rows.filter((r) => r.subject === taps(twice.outcomes)[0]!.subject), file).toHaveLength(1);
+      expect(rows.map((r) => r.reason), file).toEqual(expect.arrayContaining(['card-auth-failed', 'expired', 'card-not-supported']));
+    }
+    const { rows } = played.get('bus.json')!;
+    // The bank card that boarded 261 pays 871's fare less the transfer discount.
+    const transfer = rows.find((r) => r.kind === 'emv' && r.place?.route === '871')!;
+    expect(transfer.fare).toBe(200);
   });
 
   it('metro: passback refused at the same station within the window, the station on every tap', () => {

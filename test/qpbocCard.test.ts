@@ -13,6 +13,7 @@ import { publishedTestCard, UNIONPAY_TEST_CAPK } from '../sim/emv/publishedTestC
 import { makeTestCa, type TestCa } from '../sim/emv/testCa.js';
 import { VirtualBankCard } from '../sim/emv/virtualBankCard.js';
 import { TestIssuer } from '../sim/issuer.js';
+import type { ApduResponder } from '../sim/virtualCard.js';
 import { gateSettings, NOW_MS, RecordingChannel, simChannel, trustOf } from './fixtures.js';
 
 /*
@@ -156,6 +157,49 @@ function issuerSerial(issuer: CardIssuer, algorithm: 'RSA' | 'SM2'): string {
   const recovered = publicDecrypt({ key: rsaCa.key.key as KeyObject, padding: constants.RSA_NO_PADDING }, issuer.certificate);
   return recovered.subarray(8, 11).toString('hex').toUpperCase();
 }
+
+/** A genuine card whose answer to one command (by INS) is replaced: a damaged chip or a hostile device. */
+function corrupting(card: VirtualBankCard, ins: number, answer: (genuine: Uint8Array) => Uint8Array, times = 1): ApduResponder {
+  let left = times;
+  return {
+    atr: card.atr,
+    reset: () => card.reset(),
+    respond: (apdu) => {
+      const genuine = card.respond(apdu);
+      if (apdu[1] !== ins || left === 0) return genuine;
+      left--;
+      return answer(genuine);
+    },
+  };
+}
+
+describe('hostile and broken cards', () => {
+  const ok = Uint8Array.of(0x90, 0x00);
+  it.each([
+    { what: 'a SELECT answer whose TLV runs past its end', ins: 0xa4, times: 2, answer: () => Uint8Array.of(0x6f, 0x20, 0x84, 0x07, 0xa0, ...ok) },
+    { what: 'a GET PROCESSING OPTIONS answer in no known template', ins: 0xa8, times: 1, answer: () => Uint8Array.of(0x70, 0x02, 0x82, 0x00, ...ok) },
+    { what: 'a GET PROCESSING OPTIONS answer with a 5-byte length field', ins: 0xa8, times: 1, answer: () => Uint8Array.of(0x77, 0x85, 0, 0, 0, 0, 1, 0, ...ok) },
+    { what: 'a record that is no 70 template', ins: 0xb2, times: 1, answer: () => Uint8Array.of(0x71, 0x03, 0x5f, 0x28, 0x00, ...ok) },
+    { what: 'a record truncated in the middle of a certificate', ins: 0xb2, times: 3, answer: (genuine: Uint8Array) => Uint8Array.from([...genuine.subarray(0, Math.max(0, genuine.length - 40)), ...ok]) },
+  ])('$what is malformed', async ({ ins, times, answer }) => {
+    const card = corrupting(bankCard(rsaIssuer), ins, answer, times);
+    const decision = await decider().decideCard(await simChannel(card), TRUSTED);
+    if (decision.result !== 'refused') throw new Error('accepted');
+    expect(decision.reason, decision.detail).toBe('malformed');
+    expect(decision.detail).not.toContain('unexpected');
+  });
+
+  it('a 9F4B that recovers to garbage under the ICC key is card-auth-failed, not a crash', async () => {
+    const card = bankCard(rsaIssuer);
+    const garbled = corrupting(card, 0xa8, (genuine) => {
+      const copy = Uint8Array.from(genuine);
+      const at = Buffer.from(copy).indexOf(Buffer.from([0x9f, 0x4b]));
+      copy[at + 10] = copy[at + 10]! ^ 0xff;
+      return copy;
+    });
+    refusedWith(await decider().decideCard(await simChannel(garbled), TRUSTED), 'card-auth-failed');
+  });
+});
 
 describe('cards that are not QuickPass cards', () => {
   it('a card with only another scheme (Visa) is card-not-supported', async () => {

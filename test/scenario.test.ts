@@ -6,16 +6,19 @@ import { Journal } from '../src/core/journal.js';
 import { silentLog } from '../src/core/log.js';
 import type { Tap } from '../src/core/tap.js';
 import { runScenario, type ScenarioRun } from '../sim/scenarioRunner.js';
-import { BUILT_IN_SCENARIO, loadScenario } from '../sim/simCommand.js';
+import { bankCardsOf } from '../sim/scenarioBankCards.js';
+import { BUILT_IN_SCENARIO, loadScenario, tapLine } from '../sim/simCommand.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'citygate-scenario-'));
 const journalPath = join(dir, 'journal.db');
 const scenario = loadScenario(BUILT_IN_SCENARIO);
 let run: ScenarioRun;
 let rows: Tap[];
+/** Every tap as `citygate sim` prints it. */
+const lines: string[] = [];
 
 beforeAll(async () => {
-  run = await runScenario(scenario, { journalPath, log: silentLog });
+  run = await runScenario(scenario, { journalPath, log: silentLog, onOutcome: (outcome, passenger) => lines.push(tapLine(outcome, passenger) ?? '') });
   const journal = Journal.open(journalPath, scenario.gate.gateId, scenario.gate.site!);
   rows = journal.taps();
   journal.close();
@@ -83,9 +86,39 @@ describe('built-in rush hour on the simulated board', () => {
 
   it('covers the trouble a rush hour brings', () => {
     const reasons = new Set(rows.map((r) => r.reason));
-    for (const reason of ['ok', 'expired', 'bad-signature', 'card-auth-failed', 'card-removed', 'deny-listed', 'replayed', 'stale', 'malformed', 'card-not-supported', 'unknown-issuer', 'unknown-key']) {
+    for (const reason of ['ok', 'expired', 'bad-signature', 'card-auth-failed', 'card-removed', 'deny-listed', 'replayed', 'stale', 'malformed', 'card-not-supported', 'unknown-issuer', 'unknown-key', 'certificate-revoked']) {
       expect(reasons, reason).toContain(reason);
     }
     expect(run.alarms.map((a) => a.type)).toEqual(['tailgate']);
+  });
+});
+
+describe('bank cards in the rush hour', () => {
+  const pans = [...new Set(bankCardsOf(scenario).map((c) => c.spec.pan))];
+
+  it('has QuickPass riders, RSA and SM2, and every way a bank card goes wrong', () => {
+    const bank = run.passengers.filter((p) => scenario.passengers.some((e) => !('event' in e) && e.name === p.name && e.bankCard));
+    expect(bank.length).toBeGreaterThanOrEqual(8);
+    const accepted = rows.filter((r) => r.kind === 'emv' && r.result === 'accepted');
+    expect(new Set(accepted.map((r) => r.emv!.oda))).toEqual(new Set(['rsa', 'sm2']));
+    const reasons = new Set(bank.map((p) => p.outcomes[0]?.type === 'tap' && p.outcomes[0].tap.reason));
+    for (const reason of ['ok', 'card-auth-failed', 'bad-signature', 'unknown-key', 'expired', 'card-removed', 'certificate-revoked', 'deny-listed', 'card-not-supported']) {
+      expect(reasons, reason).toContain(reason);
+    }
+  });
+
+  it('prints every tap without a bank card\'s clear PAN: kind emv, a token and the masked PAN instead', () => {
+    expect(pans.length).toBeGreaterThanOrEqual(8);
+    const printed = lines.filter((l) => l !== '');
+    expect(printed).toHaveLength(rows.length);
+    for (const line of printed) for (const pan of pans) expect(line).not.toContain(pan);
+    const bank = printed.map((l) => JSON.parse(l) as Tap & { passenger: string }).filter((t) => t.kind === 'emv' && t.result === 'accepted');
+    expect(bank.length).toBeGreaterThanOrEqual(2);
+    for (const tap of bank) {
+      expect(tap.issuer, tap.passenger).toBe('emv');
+      expect(tap.subject, tap.passenger).toMatch(/^[0-9a-f]{32}$/);
+      expect(tap.emv!.pan, tap.passenger).toMatch(/^\d{6}\*+\d{4}$/);
+      expect(pans.some((pan) => pan.startsWith(tap.emv!.pan.slice(0, 6)) && pan.endsWith(tap.emv!.pan.slice(-4))), tap.passenger).toBe(true);
+    }
   });
 });

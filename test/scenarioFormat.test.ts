@@ -6,6 +6,7 @@ import { InputError, parseWith } from '../src/app/settingsSchema.js';
 import { silentLog } from '../src/core/log.js';
 import { scenarioSchema } from '../sim/scenario.js';
 import { runScenario } from '../sim/scenarioRunner.js';
+import type { Tap } from '../src/core/tap.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'citygate-scenario-format-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -177,3 +178,141 @@ describe('scenario runner: the new passengers, events and expectations', () => {
     expect(badge!.outcomes[0]!.type === 'tap' && badge!.outcomes[0]!.tap.kind).toBe('card');
   });
 });
+
+const METRO = { id: 'G-M1', site: 'cq-metro', mode: 'metro-entry', metro: { station: 'jfb', passbackMin: 20, fares: { default: 300, rules: [] } } };
+const RSA_CARD = { algorithm: 'RSA', pan: '6228001234560011' };
+const SM2_CARD = { algorithm: 'SM2', pan: '6228009876540022', psn: '02' };
+
+function tapOf(passenger: { outcomes: { type: string }[] } | undefined): Tap {
+  const outcome = passenger!.outcomes[0] as { type: string; tap?: Tap };
+  if (outcome.type !== 'tap') throw new Error(`no tap: ${outcome.type}`);
+  return outcome.tap!;
+}
+
+describe('scenario format: bank-card passengers', () => {
+  it('rejects a bank card with a bad algorithm, PAN or PSN, and a passenger with a bank card and something else', () => {
+    const text = problems({
+      gate: METRO,
+      passengers: [
+        { bankCard: { algorithm: 'ECC', pan: '6228001234560011' } },
+        { bankCard: { algorithm: 'RSA', pan: '6228-0012-3456' } },
+        { bankCard: { algorithm: 'SM2', pan: '6228001234560011', psn: '1' } },
+        { bankCard: { algorithm: 'RSA' } },
+        { bankCard: RSA_CARD, card: { issuer: 'cq.yukuaima', number: 'C1' } },
+        { bankCard: { ...RSA_CARD, cvv: '123' } },
+      ],
+    });
+    expect(text).toMatch(/f\.json: passengers\.0\.bankCard\.algorithm: .*"RSA"\|"SM2" \(got "ECC"\)/);
+    expect(text).toContain('f.json: passengers.1.bankCard.pan: a PAN: 12 to 19 digits');
+    expect(text).toContain('f.json: passengers.2.bankCard.psn: a PAN sequence number: two digits');
+    expect(text).toContain('f.json: passengers.3.bankCard.pan:');
+    expect(text).toContain('f.json: passengers.4: a passenger has exactly one of card, code, uid, bankCard, text, again, sneak');
+    expect(text).toMatch(/f\.json: passengers\.5\.bankCard: .*cvv/);
+  });
+
+  it('rejects a fault a bank card cannot have, and a bank fault on another kind of passenger, listing the allowed ones', () => {
+    const text = problems({
+      gate: METRO,
+      passengers: [
+        { bankCard: RSA_CARD, fault: 'stale' },
+        { bankCard: RSA_CARD, fault: 'garbage' },
+        { card: { issuer: 'cq.yukuaima', number: 'C1' }, fault: 'foreign-scheme' },
+        { code: { issuer: 'cq.yukuaima', account: 'a' }, fault: 'revoked' },
+        { bankCard: RSA_CARD, fault: 'revoked', expect: 'certificate-revoked' },
+      ],
+    });
+    expect(text).toContain('passengers.0.fault: not a fault of a bank card (cloned, tampered, expired, unknown-key, removed, foreign-scheme, revoked)');
+    expect(text).toContain('passengers.1.fault: not a fault of a bank card');
+    expect(text).toContain('passengers.2.fault: not a fault of a card (');
+    expect(text).toContain('passengers.3.fault: not a fault of a code (');
+    expect(text).not.toContain('passengers.4');
+  });
+
+  it('one card per PAN and PSN: the same card cannot be RSA here and SM2 there (another PSN is another card)', () => {
+    const text = problems({
+      gate: METRO,
+      passengers: [
+        { name: 'first', bankCard: RSA_CARD },
+        { bankCard: { ...RSA_CARD, psn: '02', algorithm: 'SM2' } },
+        { bankCard: { ...RSA_CARD, algorithm: 'SM2' } },
+      ],
+    });
+    expect(text).toContain('passengers.2.bankCard.algorithm: PAN 6228001234560011 PSN 01 is the RSA card of passenger "first": one card, one algorithm');
+    expect(text).not.toContain('passengers.1');
+  });
+
+  it('deny-lists bank cards under "emv" by PAN, PAN:PSN or token, and only where a passenger presents one', () => {
+    expect(problems({ gate: METRO, denyList: { emv: ['6228001234560011'] } })).toContain('f.json: denyList.emv: deny-lists bank cards, but no passenger presents a bankCard');
+    const text = problems({
+      gate: METRO,
+      denyList: { emv: ['6228001234560011', '6228001234560011:01', 'f'.repeat(32), '6228 0012 3456 0011', 'F'.repeat(32)], elsewhere: ['x'] },
+      passengers: [{ bankCard: RSA_CARD }],
+    });
+    expect(text).not.toMatch(/denyList\.emv\.[012]:/);
+    expect(text).toContain("f.json: denyList.emv.3: a bank card's PAN (12 to 19 digits), PAN:PSN (PSN two digits), or its token (32 lower-case hex digits)");
+    expect(text).toContain('f.json: denyList.emv.4:');
+    expect(text).toContain('f.json: denyList.elsewhere: not one of the scenario\'s issuers ("cq.yukuaima", "emv")');
+  });
+
+  it('keeps "emv" for bank cards: no test issuer of that id beside bank-card passengers', () => {
+    expect(problems({ gate: METRO, issuers: [{ id: 'emv' }], passengers: [{ bankCard: RSA_CARD }] })).toContain('f.json: issuers: "emv" is the issuer of bank cards');
+  });
+});
+
+describe('scenario runner: bank cards', () => {
+  it('builds the gate with bank keys: RSA and SM2 cards accepted at the adult fare, by token and masked PAN, a double tap charged once', async () => {
+    const run = await play({
+      gate: METRO,
+      passengers: [
+        { name: 'rsa', at: 0, bankCard: RSA_CARD, expect: 'accepted', expectFare: 300, expectCategory: 'adult', expectOpenings: 1 },
+        { name: 'sm2', at: 10, bankCard: SM2_CARD, double: true, expect: 'accepted', expectFare: 300, expectOpenings: 1 },
+        { name: 'rsa again', at: 20, bankCard: RSA_CARD, expect: 'passback', expectFare: null, expectCategory: 'adult' },
+        { name: 'cg card', at: 30, card: { issuer: 'cq.yukuaima', number: 'C1' }, expect: 'accepted' },
+      ],
+    });
+    expect(run.passengers.map((p) => [p.name, p.mismatch])).toEqual([
+      ['rsa', undefined],
+      ['sm2', undefined],
+      ['rsa again', undefined],
+      ['cg card', undefined],
+    ]);
+    const rsa = tapOf(run.passengers[0]);
+    const sm2 = tapOf(run.passengers[1]);
+    expect(rsa).toMatchObject({ kind: 'emv', issuer: 'emv', category: 'adult', emv: { pan: '622800******0011', psn: '01', oda: 'rsa' } });
+    expect(sm2).toMatchObject({ kind: 'emv', emv: { pan: '622800******0022', psn: '02', oda: 'sm2' } });
+    expect(run.passengers[1]!.outcomes.map((o) => o.type)).toEqual(['tap', 'repeat']);
+    // The same card is the same token all scenario long: that is how the passback knew it.
+    expect(tapOf(run.passengers[2]).subject).toBe(rsa.subject);
+    expect(rsa.subject).toMatch(/^[0-9a-f]{32}$/);
+    expect(sm2.subject).not.toBe(rsa.subject);
+    expect(JSON.stringify(run.passengers.flatMap((p) => p.outcomes))).not.toMatch(/6228001234560011|6228009876540022/);
+  });
+
+  it('makes each fault, turns a deny list\'s PAN into the token, and leaves the gate\'s own cards section alone', async () => {
+    const run = await play({
+      gate: METRO,
+      denyList: { emv: ['6228005555550044', '6228005555550055:02'] },
+      passengers: [
+        { at: 0, bankCard: RSA_CARD, fault: 'cloned', expect: 'card-auth-failed' },
+        { at: 5, bankCard: SM2_CARD, fault: 'tampered', expect: 'bad-signature' },
+        { at: 10, bankCard: RSA_CARD, fault: 'expired', expect: 'expired' },
+        { at: 15, bankCard: SM2_CARD, fault: 'unknown-key', expect: 'unknown-key' },
+        { at: 20, bankCard: RSA_CARD, fault: 'removed', expect: 'card-removed' },
+        { at: 25, bankCard: { algorithm: 'RSA', pan: '4111111111111111' }, fault: 'foreign-scheme', expect: 'card-not-supported' },
+        { at: 30, bankCard: SM2_CARD, fault: 'revoked', expect: 'certificate-revoked' },
+        { at: 35, bankCard: { algorithm: 'RSA', pan: '6228005555550044' }, expect: 'deny-listed' },
+        { at: 40, bankCard: { algorithm: 'SM2', pan: '6228005555550055', psn: '02' }, expect: 'deny-listed' },
+        { at: 45, bankCard: { algorithm: 'SM2', pan: '6228005555550055', psn: '03' }, expect: 'accepted' },
+        // The genuine cards after their clones and faulty copies: accepted.
+        { at: 50, bankCard: RSA_CARD, expect: 'accepted' },
+        { at: 55, bankCard: SM2_CARD, expect: 'accepted' },
+      ],
+    });
+    expect(run.passengers.filter((p) => p.mismatch).map((p) => [p.name, p.mismatch])).toEqual([]);
+    expect(tapOf(run.passengers[7])).toMatchObject({ reason: 'deny-listed', issuer: 'emv', kind: 'emv' });
+
+    const cgOnly = await play({ gate: { ...METRO, cards: { applications: ['cg'] } }, passengers: [{ bankCard: RSA_CARD, expect: 'card-not-supported' }] });
+    expect(cgOnly.passengers[0]!.mismatch).toBeUndefined();
+  });
+});
+

@@ -7,7 +7,7 @@ import { startSyncGate, type SyncGate } from './support/syncGate.js';
 import { waitFor } from './support/waitFor.js';
 import { brokerForFile, cleanupAfterEach } from './support/cleanups.js';
 
-const STATUS_FIELDS = ['gate', 'online', 'version', 'mode', 'site', 'denyList', 'trustListSeq', 'backlog', 'lastTapAt', 'clockTrusted', 'journal', 'alarms', 'hal', 'rules', 'emergency', 'emergencyPassages', 'at'];
+const STATUS_FIELDS = ['gate', 'online', 'version', 'mode', 'site', 'denyList', 'trustListSeq', 'revocationSeq', 'backlog', 'lastTapAt', 'clockTrusted', 'journal', 'alarms', 'hal', 'rules', 'emergency', 'emergencyPassages', 'at'];
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 const issuer = new TestIssuer('cq.yukuaima', 'ES256');

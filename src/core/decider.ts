@@ -26,6 +26,8 @@ export type Decision =
       note?: DisplayLine[];
       /** The credential's kind, set only when the card was verified in full (key proved) before the rules refused it; a UID card's tap is kind `uid`. */
       kind?: CredentialKind;
+      /** A bank card refused inside its application: journaled as kind `emv` all the same (not a proof of anything, so not a double-tap key). */
+      bankCard?: boolean;
     };
 
 export interface DecisionTime {
@@ -160,6 +162,8 @@ function settle(decide: () => Decision): Decision {
  * still be a clean `malformed` for the passenger, with the error kept for the log.
  */
 function refusalOf(error: unknown): Decision {
-  if (error instanceof Refusal) return { result: 'refused', reason: error.reason, detail: error.detail, identity: error.identity, note: error.note };
+  if (error instanceof Refusal) {
+    return { result: 'refused', reason: error.reason, detail: error.detail, identity: error.identity, note: error.note, ...(error.card?.kind === 'emv' ? { bankCard: true } : {}) };
+  }
   return { result: 'refused', reason: 'malformed', detail: `unexpected: ${(error as Error)?.stack ?? String(error)}`, identity: undefined };
 }

@@ -411,8 +411,8 @@ export class Gate {
 
   private draft(p: Presentation, decision: Decision): TapDraft {
     const { board, settings } = this.parts;
-    // A card read by its UID alone is journaled as kind `uid`.
-    const kind: TapKind = (decision.result === 'accepted' ? decision.credential.kind : decision.kind) ?? p.kind;
+    // A card read by its UID alone is journaled as kind `uid`; a bank card as `emv`, refused or not.
+    const kind: TapKind = (decision.result === 'accepted' ? decision.credential.kind : (decision.kind ?? (decision.bankCard ? 'emv' : undefined))) ?? p.kind;
     const base = {
       at: new Date(p.atWall).toISOString(),
       mode: settings.mode,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CardChannel } from '../../../hal/cardReader.js';
 import { asIdentified, Refusal, refuse, type CardTrace } from '../reasons.js';
 import { DEFAULT_TIMEZONE } from '../settings.js';
+import { Sm2PublicKey } from '../crypto/sm2.js';
 import { exchange, selectAid, SW_FILE_NOT_FOUND, SW_OK, swText } from './apdu.js';
 import type { CardApplication, CardCheck } from './cardApplication.js';
 import type { Credential, EmvTapData } from './credential.js';
@@ -51,6 +52,8 @@ export class QpbocApplication implements CardApplication {
   constructor(keys: BankCardKeys) {
     this.auth = new OfflineAuthenticator(keys.capk, keys.revocations);
     this.tokenKey = keys.tokenKey ?? randomBytes(32);
+    // SM2 CA keys get their tables now, at start, not on the first passenger's tap (about 0.1 s a key here, more on a Pi).
+    for (const ca of keys.capk.keys()) if (ca.sm2PublicKey) Sm2PublicKey.fixed(ca.sm2PublicKey);
   }
 
   setRevocations(list: RevocationList): void {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { Sm2KeyError, Sm2PublicKey } from '../../crypto/sm2.js';
 import type { CardDate } from './cardDate.js';
 import { isEmvExponent, MAX_MODULUS_BYTES, MIN_MODULUS_BYTES, type RsaPublicKey } from './rsaCertificates.js';
 
@@ -127,7 +128,16 @@ function toKey(entry: Entry, at: string): CaKey {
   const key: CaKey = { rid, index, algorithm: entry.algorithm, expiry: { year, month, day } };
   const bytes = (text: string) => Uint8Array.from(Buffer.from(text, 'hex'));
   if (entry.algorithm === 'RSA') key.rsa = { modulus: bytes(entry.modulus!), exponent: bytes(entry.exponent!) };
-  else key.sm2PublicKey = bytes(entry.publicKey!);
+  else {
+    key.sm2PublicKey = bytes(entry.publicKey!);
+    // A point off the curve is refused here, with the entry named, not at the first card.
+    try {
+      Sm2PublicKey.parse(key.sm2PublicKey);
+    } catch (error) {
+      if (!(error instanceof Sm2KeyError)) throw error;
+      throw new CapkError(`${at}.publicKey: RID ${rid} index ${index}: not an SM2 public key (${error.message})`);
+    }
+  }
   return key;
 }
 
@@ -137,7 +147,7 @@ function keyId(rid: string, index: string): string {
 
 /** The payment schemes' CA public keys this gate trusts, by RID and index. */
 export class CaKeyStore {
-  private constructor(private readonly keys: ReadonlyMap<string, CaKey>) {}
+  private constructor(private readonly entries: ReadonlyMap<string, CaKey>) {}
 
   static parse(document: unknown, source: string): CaKeyStore {
     const parsed = z.array(entrySchema).safeParse(document);
@@ -153,11 +163,16 @@ export class CaKeyStore {
   }
 
   get size(): number {
-    return this.keys.size;
+    return this.entries.size;
   }
 
   /** The key by RID and index (hex, either case), or undefined. Expiry is NOT applied here. */
   find(rid: string, index: string): CaKey | undefined {
-    return this.keys.get(keyId(rid, index));
+    return this.entries.get(keyId(rid, index));
+  }
+
+  /** Every key, for the technician's checks (expiry ahead). */
+  keys(): CaKey[] {
+    return [...this.entries.values()];
   }
 }
