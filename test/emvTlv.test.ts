@@ -4,6 +4,7 @@ import { emvTlvTarget } from '../faults/fuzz/emvTlvTarget.js';
 import { runFuzz } from '../faults/fuzz/runner.js';
 import { findTag, parseDol, parseTlv, type Tlv } from '../src/core/credentials/emv/tlv.js';
 import { Refusal } from '../src/core/reasons.js';
+import { refusalFrom } from './fixtures.js';
 
 /*
  * BER-TLV of EMV Book 3 Annex B on real card answers, and on every byte
@@ -24,15 +25,6 @@ const GPO = bytes(
 );
 const RECORD = bytes('702e9f4701035a0849218280948967525f3401005f24032502285f280208269f6e04207000009f690701c1b626881600');
 
-function refusal(run: () => unknown): Refusal {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof Refusal) return error;
-    throw error;
-  }
-  throw new Error('not refused');
-}
 
 describe('parseTlv on real card answers', () => {
   it('reads the nested PPSE answer: 6F > A5 > BF0C > 61 > 4F, 50, 87', () => {
@@ -107,7 +99,7 @@ describe('parseTlv on real card answers', () => {
     ['a child running past its template', '7004 5A0512'],
     ['a length past the end in 84 form', '5A84FFFFFFFF12'],
   ])('refuses %s as malformed', (_, text) => {
-    const error = refusal(() => parseTlv(bytes(text), 'card answer'));
+    const error = refusalFrom(() => parseTlv(bytes(text), 'card answer'));
     expect(error.reason).toBe('malformed');
     expect(error.detail).toMatch(/^card answer: /);
   });
@@ -119,7 +111,7 @@ describe('parseTlv on real card answers', () => {
       return inner;
     };
     expect(findTag(parseTlv(nest(8), 'deep'), 0x5a)).toBeDefined();
-    expect(refusal(() => parseTlv(nest(9), 'deep')).detail).toMatch(/deeper than 8/);
+    expect(refusalFrom(() => parseTlv(nest(9), 'deep')).detail).toMatch(/deeper than 8/);
   });
 });
 
@@ -155,7 +147,7 @@ describe('parseDol', () => {
     ['more than a command holds', '9F0281FF 9F3704'],
     ['a tag of four bytes', '9F81818101'],
   ])('refuses %s', (_, text) => {
-    expect(refusal(() => parseDol(bytes(text), 'PDOL')).reason).toBe('malformed');
+    expect(refusalFrom(() => parseDol(bytes(text), 'PDOL')).reason).toBe('malformed');
   });
 });
 

@@ -4,6 +4,7 @@ import type { CardDate } from '../src/core/credentials/emv/cardDate.js';
 import { cnDigits, maskPan } from '../src/core/credentials/emv/pan.js';
 import { recoverDynamicData, recoverIccKey, recoverIssuerKey, type IssuerPublicKey, type RsaPublicKey } from '../src/core/credentials/emv/rsaCertificates.js';
 import { Refusal, type RefusalReason } from '../src/core/reasons.js';
+import { refusalFrom } from './fixtures.js';
 
 /*
  * EMV RSA certificate recovery (Book 2 §5.3, §6.3, §6.5) on published data:
@@ -22,18 +23,9 @@ const concat = (...parts: Uint8Array[]) => Uint8Array.from(Buffer.concat(parts))
 const sha1 = (...parts: Uint8Array[]) => new Uint8Array(parts.reduce((h, p) => h.update(p), createHash('sha1')).digest());
 const withByte = (data: Uint8Array, at: number, value: number) => Uint8Array.from(data, (b, i) => (i === at ? value : b));
 
-function refusal(run: () => unknown): Refusal {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof Refusal) return error;
-    throw error;
-  }
-  throw new Error('not refused');
-}
 
 function expectRefused(run: () => unknown, reason: RefusalReason, detail: RegExp): Refusal {
-  const error = refusal(run);
+  const error = refusalFrom(run);
   expect({ reason: error.reason, detail: error.detail }).toEqual({ reason, detail: expect.stringMatching(detail) });
   return error;
 }

@@ -12,6 +12,7 @@ import {
 } from '../src/core/credentials/emv/sm2Certificates.js';
 import { Refusal } from '../src/core/reasons.js';
 import { sm2KeyPair, sm2Sign } from '../bench/sm2Verify.js';
+import { refusalFrom } from './fixtures.js';
 
 /*
  * Published personalisation scripts of a PBOC SM2 test card (CARDS.md §1):
@@ -121,18 +122,9 @@ function withByte(bytes: Uint8Array, index: number, value: number): Uint8Array {
   return copy;
 }
 
-function refusal(action: () => unknown): Refusal {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof Refusal) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 function expectRefused(action: () => unknown, reason: string, detail: RegExp): void {
-  const error = refusal(action);
+  const error = refusalFrom(action);
   expect(error.reason).toBe(reason);
   expect(error.detail).toMatch(detail);
   expect(error.detail).not.toMatch(CLEAR_PAN);
@@ -171,7 +163,7 @@ describe('issuer certificate 90', () => {
   });
 
   it('refuses a PAN its issuer id does not lead, masking the PAN', () => {
-    const error = refusal(() => verifySm2IssuerCertificate(caKey, resigned90, '6228000200001117', TODAY));
+    const error = refusalFrom(() => verifySm2IssuerCertificate(caKey, resigned90, '6228000200001117', TODAY));
     expect(error.reason).toBe('bad-signature');
     expect(error.detail).toBe('issuer certificate (90): issuer 62280001 does not lead PAN 622800******1117');
   });
@@ -254,7 +246,7 @@ describe('ICC certificate 9F46 and static data 93 with the issuer key from 90 (p
   });
 
   it('refuses a 5A other than the PAN it certifies, masked', () => {
-    const error = refusal(() => verifySm2IccCertificate(issuer, dual9F46, staticData, '6228000100001118', TODAY));
+    const error = refusalFrom(() => verifySm2IccCertificate(issuer, dual9F46, staticData, '6228000100001118', TODAY));
     expect(error.reason).toBe('bad-signature');
     expect(error.detail).toBe("ICC certificate (9F46): certifies PAN 622800******1117, the card's 5A is 622800******1118");
   });
