@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CardDate } from '../src/core/credentials/emv/cardDate.js';
 import { cnDigits, maskPan } from '../src/core/credentials/emv/pan.js';
 import { recoverDynamicData, recoverIccKey, recoverIssuerKey, type IssuerPublicKey, type RsaPublicKey } from '../src/core/credentials/emv/rsaCertificates.js';
-import { Refusal, type RefusalReason } from '../src/core/reasons.js';
+import type { Refusal, RefusalReason } from '../src/core/reasons.js';
 import { refusalFrom } from './fixtures.js';
 
 /*

@@ -10,7 +10,6 @@ import {
   type Sm2IccCertificate,
   type Sm2IssuerCertificate,
 } from '../src/core/credentials/emv/sm2Certificates.js';
-import { Refusal } from '../src/core/reasons.js';
 import { sm2KeyPair, sm2Sign } from '../bench/sm2Verify.js';
 import { refusalFrom } from './fixtures.js';
 
