@@ -1,10 +1,10 @@
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../src/app/config.js';
 import { describeIssues, InputError } from '../src/app/settingsSchema.js';
 import { Journal, JournalError } from '../src/core/journal.js';
 import type { Tap } from '../src/core/tap.js';
 import { journalPathOf } from './gateFiles.js';
-import { giveTo } from './serviceUser.js';
+import { asOwner, ownerOf } from './serviceUser.js';
 import { CSV_HEADER, tapRecordSchema } from './tapRecord.js';
 
 export interface ImportOptions {
@@ -55,17 +55,40 @@ export function importTaps(options: ImportOptions): { added: number; held: numbe
     );
   }
   const path = journalPathOf(config.paths.state);
-  const journal = Journal.open(path, gateId, config.gate.site ?? '');
-  try {
-    const { added, held } = journal.adoptTaps(taps);
-    return { added, held, upTo: journal.lastTapSeq(), backlog: journal.backlog() };
-  } catch (error) {
-    if (error instanceof JournalError) throw new InputError(`cannot import ${options.from}: ${error.message}`);
-    throw error;
-  } finally {
-    journal.close();
-    // Run as root, import may have made the journal file: it must stay the service's, as its directory is.
-    const { uid, gid } = statSync(config.paths.state);
-    giveTo(process.getuid?.() === 0 ? { uid, gid } : undefined, path);
+  // The state directory is the service's: root works in it as the service, so
+  // that a link planted there leads nowhere the service could not go itself,
+  // and the journal it makes is the service's.
+  return asOwner(ownerOf(config.paths.state), () => {
+    refuseLinks(path);
+    let journal: Journal;
+    try {
+      journal = Journal.open(path, gateId, config.gate.site ?? '');
+    } catch (error) {
+      // Its message names the journal (a file the service cannot open is not root's to open either).
+      if (error instanceof JournalError) throw new InputError(error.message);
+      throw error;
+    }
+    try {
+      const { added, held } = journal.adoptTaps(taps);
+      return { added, held, upTo: journal.lastTapSeq(), backlog: journal.backlog() };
+    } catch (error) {
+      if (error instanceof JournalError) throw new InputError(`cannot import ${options.from}: ${error.message}`);
+      throw error;
+    } finally {
+      journal.close();
+    }
+  });
+}
+
+/** A journal file (or its WAL or shared memory) that is a link is refused, named. */
+function refuseLinks(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    let link = false;
+    try {
+      link = lstatSync(file).isSymbolicLink();
+    } catch {
+      continue;
+    }
+    if (link) throw new InputError(`${file} is a symbolic link: refused, root does not follow links in the service's state directory (move it aside and run again)`);
   }
 }

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadCapkFile, loadTokenKey } from '../src/app/bankCardFiles.js';
 import { configSchema } from '../src/app/config.js';
 import { writeCheckedConfig } from './configFile.js';
@@ -9,9 +9,9 @@ import { gateFiles, type GateFiles } from './gateFiles.js';
 import { journalGate } from './journalOwner.js';
 import { readInputJson, readInputText } from '../src/app/inputFile.js';
 import { makeCsr, makeDeviceKey } from './deviceKey.js';
-import { writeWhole } from './privateFile.js';
+import { makeDirectory, writeWhole } from './privateFile.js';
 import type { ProvisionAnswers } from './provisionAnswers.js';
-import { giveTo, serviceOwner } from './serviceUser.js';
+import { asOwner, giveTo, ownerOf, serviceOwner } from './serviceUser.js';
 import { trustWithFleetKey } from './trustMerge.js';
 
 export interface ProvisionPlace {
@@ -86,12 +86,31 @@ function refuseOverwrite(files: GateFiles, gateId: string, force: boolean): void
       `${files.config} exists: this board is already provisioned${held}. To provision it again (a new device key, so the certificate must be signed again) run the same command with --force`,
     );
   }
-  const owner = journalGate(files.journal);
+  const owner = existingJournalGate(files);
   if (owner !== undefined && owner !== gateId) {
     throw new InputError(
       `${files.journal} belongs to gate ${owner}, not ${gateId}: export its undelivered taps (citygate journal export --journal ${files.journal} --undelivered --format json --out FILE) and move the journal aside first`,
     );
   }
+}
+
+/**
+ * The gate of the journal already in the state directory. The directory is
+ * the service's: root reads it as the service (SQLite opens a database through
+ * a link), and a journal file that is a link is refused.
+ */
+function existingJournalGate(files: GateFiles): string | undefined {
+  if (!existsSync(files.stateDir)) return undefined;
+  for (const file of [files.stateDir, files.journal, `${files.journal}-wal`, `${files.journal}-shm`]) {
+    let link = false;
+    try {
+      link = lstatSync(file).isSymbolicLink();
+    } catch {
+      continue;
+    }
+    if (link) throw new InputError(`${file} is a symbolic link: refused, root does not follow links in the service's state directory (move it aside and run again)`);
+  }
+  return asOwner(ownerOf(files.stateDir), () => journalGate(files.journal));
 }
 
 export interface Provisioned {
@@ -129,20 +148,23 @@ export function provision(answers: ProvisionAnswers, place: ProvisionPlace): Pro
   const owner = serviceOwner(place.user);
 
   mkdirSync(files.configDir, { recursive: true, mode: 0o755 });
-  // Parents as the system has them; the state itself is the service's alone (StateDirectoryMode=0750).
-  mkdirSync(dirname(files.stateDir), { recursive: true, mode: 0o755 });
-  mkdirSync(files.stateDir, { recursive: true, mode: 0o750 });
+  // Parents as the system has them; the state itself is the service's alone (StateDirectoryMode=0750), never a link.
+  makeDirectory(files.stateDir, 0o750, { owner, enforceMode: true });
   const key = makeDeviceKey(files.deviceKey);
+  giveTo(owner, files.deviceKey);
+  // openssl keeps the mode of a file it overwrites: the request is made anew, then written whole with its own mode.
+  rmSync(files.deviceCsr, { force: true });
   makeCsr(files.deviceKey, key, answers.gateId, files.deviceCsr);
+  writeWhole(files.deviceCsr, readFileSync(files.deviceCsr, 'utf8'));
   // A certificate of an earlier key no longer fits: it must be signed again.
   rmSync(files.deviceCert, { force: true });
   if (ca) writeWhole(files.brokerCa, ca);
   if (bank) {
     writeWhole(bank.capkPath, bank.capkText);
-    writeWhole(bank.tokenKeyPath, bank.tokenKeyText, 0o600);
+    writeWhole(bank.tokenKeyPath, bank.tokenKeyText, 0o600, owner);
   }
-  writeWhole(files.trust, `${JSON.stringify(trust, null, 2)}\n`);
+  // In the service's directory: made under a fresh name, given to the service on its descriptor, renamed over whatever had its name.
+  writeWhole(files.trust, `${JSON.stringify(trust, null, 2)}\n`, 0o644, owner);
   writeCheckedConfig(files.config, config);
-  giveTo(owner, files.deviceKey, files.stateDir, files.trust, ...(bank ? [bank.tokenKeyPath] : []));
   return { files, caInstalled: ca !== undefined };
 }

@@ -54,12 +54,15 @@ export interface SignOptions {
   kid?: Uint8Array | undefined;
   /** Header alg, when a test wants it to disagree with the key. */
   alg?: CoseAlg;
+  /** Protected `typ` (16, RFC 9596): what a fleet message is signed for (docs/sync.md). */
+  typ?: string;
 }
 
 /** A COSE_Sign1 over `payload`. */
 export function coseSign1(key: KeyPair, payload: Uint8Array, options: SignOptions = {}): Uint8Array {
   const header = new Map<number, unknown>([[1, ALG_LABEL[options.alg ?? key.alg]]]);
   if (options.kid) header.set(4, options.kid);
+  if (options.typ) header.set(16, options.typ);
   const protectedBytes = encode(header);
   const signature = signBytes(key, toBeSigned({ protectedBytes, payload }));
   const structure = [protectedBytes, new Map(), payload, signature];

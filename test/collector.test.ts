@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { v7 as uuidv7 } from 'uuid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Collector } from '../provisioning/collector/collector.js';
+import { MAX_BATCH_BYTES, MAX_TAP_BYTES, MalformedBatch, parseTapBatch } from '../provisioning/collector/tapBatch.js';
 import type { Tap } from '../src/core/tap.js';
 import { RecordingLog } from '../sim/recordingLog.js';
 import { Mosquitto } from './support/mosquitto.js';
@@ -191,6 +192,35 @@ describe('collector', () => {
     await gate.close();
   });
 
+  it('refuses a 10 MB batch without parsing it, logs it, and still takes the next batch', async () => {
+    const gate = await FakeGate.connect(broker.url, 'G-huge');
+    const before = collector.stats().malformed;
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      // A well-formed batch whose one tap carries 10 MB: parsed, it would be stored whole.
+      const huge = JSON.stringify({ gate: 'G-huge', taps: [tap('G-huge', 1, { product: { site: 'x'.repeat(10_000_000), entries: 1 } })] });
+      expect(huge.length).toBeGreaterThan(10_000_000);
+      await gate.raw(huge);
+      const good = taps('G-huge', 1, 2);
+      await gate.send(good);
+      await gate.ackFor(2);
+      expect(gate.acks).toEqual([2]);
+      expect(parse.mock.calls.filter(([text]) => typeof text === 'string' && text.length > MAX_BATCH_BYTES)).toEqual([]);
+      expect(collector.stats().malformed - before).toBe(1);
+      expect(storedRows(db, 'G-huge').map((r) => r.id)).toEqual(good.map((t) => t.id));
+      expect(log.lines).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          message: 'malformed batch: not stored, not acked',
+          fields: { gate: 'G-huge', bytes: huge.length, error: expect.stringMatching(/^batch of \d+ bytes, more than the 4194304 a batch may have: not read$/) },
+        }),
+      );
+    } finally {
+      parse.mockRestore();
+      await gate.close();
+    }
+  });
+
   it('keeps the first tap when an id comes again with other content, and logs the conflict', async () => {
     const gate = await FakeGate.connect(broker.url, 'G-conflict');
     const original = tap('G-conflict', 1);
@@ -287,5 +317,37 @@ describe('collector across restarts', () => {
       await gate.close();
       await broker.stop();
     }
+  });
+});
+
+describe('tap batch bounds', () => {
+  const body = (batch: unknown) => Buffer.from(JSON.stringify(batch));
+  const refusal = (batch: unknown): string => {
+    try {
+      parseTapBatch(body(batch), 'G1');
+    } catch (error) {
+      expect(error).toBeInstanceOf(MalformedBatch);
+      return (error as Error).message;
+    }
+    throw new Error('the batch was taken');
+  };
+
+  it("takes a real gate's batch of 500 taps, bank-card taps included, well under the byte limit", () => {
+    const emv = { aid: 'A000000333010101', pan: '623456******1234', psn: '01', expiry: '2030-12-31', atc: 7, oda: 'rsa', data: Object.fromEntries(['9F26', '9F27', '9F10', '95', '9F37', '9F02', '5F2A', '9A', '9C', '82', '9F36'].map((t) => [t, 'AB'.repeat(16)])) };
+    const batch = { gate: 'G1', taps: Array.from({ length: 500 }, (_, i) => tap('G1', i + 1, { kind: 'emv', emv, product: { site: 'cq-ciqikou', from: 1, until: 2, entries: 3 }, place: { operator: 'cq-bus', route: '261', stop: 'jiefangbei' } } as Partial<Tap>)) };
+    expect(body(batch).length).toBeLessThan(MAX_BATCH_BYTES / 4);
+    expect(parseTapBatch(body(batch), 'G1').taps).toHaveLength(500);
+  });
+
+  it.each([
+    ['a product text field of 100 000 characters', { product: { site: 'x'.repeat(100_000) } }, /^taps\.0\.product\.site: /],
+    ['a product with 1 000 fields', { product: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`f${i}`, i])) }, /^taps\.0\.product: at most 16 fields/],
+    ['a product field holding an object', { product: { site: 'S', extra: { deep: 'x'.repeat(1000) } } }, /^taps\.0\.product\.extra: /],
+    ['a place of 1 000 fields', { place: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`f${i}`, 'v'])) }, /^taps\.0\.place: at most 16 fields/],
+    ['a place text field of 100 000 characters', { place: { stop: 'x'.repeat(100_000) } }, /^taps\.0\.place\.stop: /],
+    ['emv data of 10 000 tags', { emv: { aid: 'A000000333010101', pan: '623456******1234', psn: '01', expiry: '2030-12-31', atc: 7, oda: 'rsa', data: Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [(0x1000 + i).toString(16).toUpperCase().slice(-4), 'AB'])) } }, /^taps\.0\.emv: emv\.data: at most 32 tags/],
+    ['a field of its own holding 100 000 characters', { note: 'x'.repeat(100_000) }, new RegExp(`^taps\\.0: a tap is at most ${MAX_TAP_BYTES} bytes as JSON`)],
+  ])('refuses a tap with %s', (_what, overrides, detail) => {
+    expect(refusal({ gate: 'G1', taps: [tap('G1', 1, overrides as Partial<Tap>)] })).toMatch(detail);
   });
 });

@@ -90,7 +90,8 @@ describe('citygate run: the daemon on the simulated lane with a real broker', ()
     const payloadFile = join(dir, `${name}.json`);
     const out = join(dir, `${name}.cose`);
     writeFileSync(payloadFile, JSON.stringify(payload));
-    execFileSync('/usr/bin/python3', ['test/interop/fleet_message.py', join(dir, 'fleet.pem'), fleetKid, payloadFile, out, ...(cbor ? ['--cbor'] : [])]);
+    // Every message here is a deny-list update: signed for that purpose (docs/sync.md).
+    execFileSync('/usr/bin/python3', ['test/interop/fleet_message.py', join(dir, 'fleet.pem'), fleetKid, 'citygate-denylist', payloadFile, out, ...(cbor ? ['--cbor'] : [])]);
     execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.port), '-q', '1', '-t', topic, '-f', out]);
   }
 

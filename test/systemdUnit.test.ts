@@ -41,6 +41,17 @@ function verify(text: string): { status: number | null; output: string } {
   return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
 }
 
+/** `systemd-analyze security --offline=true` (systemd 250 and later) on such a copy: the overall exposure, and the table. */
+function exposure(text: string): { score: number; output: string } {
+  const copy = join(dir, 'citygate.service');
+  writeFileSync(copy, text.replace('/usr/bin/node ', `${process.execPath} `));
+  const result = run('systemd-analyze', ['security', '--offline=true', '--no-pager', copy]);
+  const output = `${result.stdout}${result.stderr}`;
+  const score = /Overall exposure level for citygate\.service: (\d+(?:\.\d+)?)/.exec(output)?.[1];
+  if (score === undefined) throw new Error(`no exposure level in systemd-analyze security's output:\n${output}`);
+  return { score: Number(score), output };
+}
+
 describe('systemd/citygate.service', () => {
   const text = readFileSync(UNIT, 'utf8');
 
@@ -54,6 +65,32 @@ describe('systemd/citygate.service', () => {
     const broken = verify(text.replace('WatchdogSec=10', 'WatchdogSec=ten\nRestartt=always'));
     expect(broken.output).toContain("Unknown key 'Restartt'");
     expect(broken.output).toContain('Failed to parse sec value, ignoring: ten');
+  });
+
+  it('scores an exposure of 3.0 or lower in systemd-analyze security (it was 5.8), and a copy without the sandbox does not', () => {
+    const { score, output } = exposure(text);
+    expect(score, output).toBeLessThanOrEqual(3.0);
+    // The score is read for real: the unit stripped of its hardening scores worse.
+    const keep = /^(\[|#|$|Description|Documentation|Wants|After|StartLimit|Type|ExecStart|NotifyAccess|Watchdog|Restart|Kill|Timeout|User|Group|Supplementary|Configuration|State|Environment|Limit|WantedBy)/;
+    const bare = text.split('\n').filter((line) => keep.test(line)).join('\n');
+    expect(exposure(bare).score).toBeGreaterThan(5.8);
+  });
+
+  it('keeps every device and leaves out what would break the gate', () => {
+    const s = serviceSettings(text);
+    const one = (key: string) => s.get(key)?.at(-1);
+    expect(one('SystemCallFilter')?.split(/\s+/)).toContain('@system-service');
+    expect(one('SystemCallErrorNumber')).toBe('EPERM');
+    expect(one('SystemCallArchitectures')).toBe('native');
+    expect(one('CapabilityBoundingSet')).toBe('');
+    expect(one('ProtectProc')).toBe('invisible');
+    expect(one('UMask')).toBe('0077');
+    // V8's JIT needs writable then executable memory; GPIO sysfs needs a writable /sys;
+    // the broker is a remote host the unit cannot name; pcscd and the device groups see the real user.
+    for (const key of ['MemoryDenyWriteExecute', 'ProtectKernelTunables', 'IPAddressDeny', 'PrivateUsers', 'PrivateDevices', 'ProcSubset']) expect(s.has(key), key).toBe(false);
+    const allowed = (s.get('DeviceAllow') ?? []).map((v) => v.split(/\s+/)[0]);
+    expect(allowed.sort()).toEqual(['char-alsa', 'char-gpiochip', 'char-i2c', 'char-ttyACM', 'char-ttyAMA', 'char-ttyS', 'char-ttyUSB', 'char-video4linux']);
+    expect(one('RestrictAddressFamilies')?.split(/\s+/).sort()).toEqual(['AF_INET', 'AF_INET6', 'AF_NETLINK', 'AF_UNIX']);
   });
 
   it('runs the daemon as a notify service with a watchdog, a dedicated user and a sandbox', () => {

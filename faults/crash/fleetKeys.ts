@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { encode } from 'cborg';
+import { fleetTyp } from '../../src/core/sync/fleetMessage.js';
 import { coseSign1, jwkOf, makeKeyPair, TestIssuer, trustListOf, type KeyPair } from '../../sim/issuer.js';
 
 /**
@@ -19,6 +20,6 @@ export class CrashParties {
 
   /** A deny-list update as docs/sync.md describes it, signed by the fleet-ops key. */
   signDenyList(payload: { issuer: string; seq: number; base: number; add: string[]; remove: string[]; issuedAt: number }): Uint8Array {
-    return coseSign1(this.fleetKey, encode(payload), { kid: this.fleetKid });
+    return coseSign1(this.fleetKey, encode(payload), { kid: this.fleetKid, typ: fleetTyp('denylist') });
   }
 }

@@ -1,5 +1,6 @@
-import { decode, encode } from 'cborg';
-import { coseSign1, jwkOf } from '../../sim/issuer.js';
+import { decode, encode, Tagged } from 'cborg';
+import { ALG_LABEL, toBeSigned } from '../../src/core/credentials/cose.js';
+import { jwkOf, signBytes } from '../../sim/issuer.js';
 import { fixedBytes, fixedKeyPair, fixedKid } from './fixedKeys.js';
 import { fleet, GATE_ID, issuers, NOW, trustDocument, type FleetSigner } from './world.js';
 
@@ -24,8 +25,24 @@ export function payloadBytes(payload: unknown, encoding: PayloadEncoding): Uint8
   return encoding === 'json' ? Uint8Array.from(Buffer.from(JSON.stringify(payload))) : encode(payload);
 }
 
+/**
+ * The purpose (docs/sync.md, `typ` in the protected header) a payload's fields
+ * name, as fleet ops would sign it: a payload that names none is signed as a
+ * command, so that some fuzzed payloads reach a schema of another type.
+ */
+function typFor(payload: Uint8Array): string {
+  const document = signedDocument(payload);
+  if ('trustList' in document) return 'citygate-trust';
+  if ('revoked' in document) return 'citygate-revocations';
+  if ('base' in document) return 'citygate-denylist';
+  if ('nonce' in document || 'gate' in document || !('issuer' in document)) return 'citygate-command';
+  return 'citygate-denylist';
+}
+
 export function signFleet(signer: FleetSigner, payload: Uint8Array, tagged = true): Uint8Array {
-  return coseSign1(signer.key, payload, { kid: signer.kid, tagged });
+  const protectedBytes = encode(new Map<number, unknown>([[1, ALG_LABEL[signer.key.alg]], [4, signer.kid], [16, typFor(payload)]]));
+  const structure = [protectedBytes, new Map(), payload, signBytes(signer.key, toBeSigned({ protectedBytes, payload }))];
+  return encode(tagged ? new Tagged(18, structure) : structure);
 }
 
 /** A message signed by a trusted fleet key: its payload is what fleet ops said. */

@@ -90,7 +90,7 @@ export function planDenyUpdate(state: FleetState, key: FleetKey, issuer: string,
     }
     const seq = messages.at(-1)?.seq ?? held;
     state.setDenySeq(issuer, seq);
-    for (const message of messages) state.queue(topics.denyList(issuer), signFleetMessage(key, { ...message }), false);
+    for (const message of messages) state.queue(topics.denyList(issuer), signFleetMessage(key, { ...message }, 'denylist'), false);
     return { seq, messages, alreadyListed, notListed, entries: state.entryCount(issuer) };
   });
 }

@@ -59,7 +59,7 @@ export async function fleetCmd(options: FleetCmdOptions, output: Output = proces
   const nonce = randomBytes(16).toString('base64url');
   const payload = commandPayload(options, nonce, Math.floor(Date.now() / 1000));
   const key = loadFleetKey(options.dir);
-  const message = signFleetMessage(key, payload);
+  const message = signFleetMessage(key, payload, 'command');
 
   let client;
   try {

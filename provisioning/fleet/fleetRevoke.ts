@@ -92,7 +92,7 @@ export async function fleetRevoke(options: FleetRevokeOptions, output: Output = 
     const seq = state.transaction(() => {
       const seq = state.counter(REVOCATION_SEQ) + 1;
       state.setCounter(REVOCATION_SEQ, seq);
-      state.queue(topics.revocations, signFleetMessage(key, { seq, issuedAt, exp, revoked }), true);
+      state.queue(topics.revocations, signFleetMessage(key, { seq, issuedAt, exp, revoked }, 'revocations'), true);
       // Written last, inside the transaction: a failed write keeps the old seq; a failed commit after it leaves the new list, which the next run signs.
       writeFileAtomic(heldPath, `${JSON.stringify({ revoked }, null, 2)}\n`);
       return seq;

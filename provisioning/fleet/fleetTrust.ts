@@ -54,7 +54,7 @@ export async function fleetTrust(options: FleetTrustOptions, output: Output = pr
     const seq = state.transaction(() => {
       const next = state.counter(TRUST_SEQ) + 1;
       state.setCounter(TRUST_SEQ, next);
-      state.queue(topics.trust, signFleetMessage(key, { seq: next, issuedAt: Math.floor(Date.now() / 1000), trustList: trustList.document }), true);
+      state.queue(topics.trust, signFleetMessage(key, { seq: next, issuedAt: Math.floor(Date.now() / 1000), trustList: trustList.document }, 'trust'), true);
       return next;
     });
     const signer = kidText(key.kid);

@@ -14,18 +14,30 @@ export interface FleetWatchOptions {
 
 const GATE_TOPIC = /^citygate\/v1\/gates\/([^/]+)\/(status|resync)$/;
 
-function lineFor(topic: string, body: Buffer): string | undefined {
+/**
+ * The line for one message. The gate is the topic's: the broker lets a gate
+ * publish only under its own id (per-gate ACL), while the payload is whatever
+ * the publisher wrote. A payload naming another gate is shown as a mismatch,
+ * under the topic's gate, with none of its fields: it is never attributed to
+ * the gate it names. `kind` and `gate` come last, so no payload field replaces them.
+ */
+export function watchLine(topic: string, body: Buffer): string | undefined {
   const match = GATE_TOPIC.exec(topic);
   if (!match) return undefined;
   const [, gate, kind] = match;
   if (body.length === 0) return JSON.stringify({ kind, gate, cleared: true });
+  let message: unknown;
   try {
-    const message: unknown = JSON.parse(body.toString('utf8'));
-    if (message === null || typeof message !== 'object' || Array.isArray(message)) return JSON.stringify({ kind, gate, error: 'not a JSON object' });
-    return JSON.stringify({ kind, gate, ...message });
+    message = JSON.parse(body.toString('utf8'));
   } catch {
     return JSON.stringify({ kind, gate, error: 'not JSON' });
   }
+  if (message === null || typeof message !== 'object' || Array.isArray(message)) return JSON.stringify({ kind, gate, error: 'not a JSON object' });
+  const named = (message as Record<string, unknown>).gate;
+  if (named !== undefined && named !== gate) {
+    return JSON.stringify({ kind, gate, error: 'gate mismatch: the payload names another gate; ignored', payloadGate: typeof named === 'string' ? named : JSON.stringify(named) });
+  }
+  return JSON.stringify({ ...message, kind, gate });
 }
 
 /**
@@ -38,7 +50,7 @@ export async function fleetWatch(options: FleetWatchOptions, output: Output = pr
   const gate = options.gate ?? '+';
   const client = connect(options.broker, { clientId: `citygate-watch-${randomBytes(6).toString('hex')}`, clean: true, reconnectPeriod: 2000 });
   client.on('message', (topic, body) => {
-    const line = lineFor(topic, body);
+    const line = watchLine(topic, body);
     if (line) output.out(line);
   });
   client.on('connect', () => {

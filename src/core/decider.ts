@@ -8,7 +8,7 @@ import type { BankCardKeys } from './credentials/qpbocCard.js';
 import type { TrustStore } from './credentials/trustList.js';
 import type { DenyList } from './denyList.js';
 import { asIdentified, Refusal, refuse, type Identity, type RefusalReason } from './reasons.js';
-import type { ReplayGuard } from './replayGuard.js';
+import { ticketUseKey, type ReplayGuard } from './replayGuard.js';
 import type { ModeRules, Place } from './policy/modeRules.js';
 import { rulesForMode } from './policy/rulesForMode.js';
 import { windowNote } from './policy/windowNote.js';
@@ -137,8 +137,19 @@ export class Decider {
       if (!s.categories.includes(credential.category)) refuse('category-not-allowed', `${credential.category} holders may not pass this gate`);
       if (credential.replay && this.replay.seen(credential.replay.key, time.nowMs)) refuse('replayed', `code already used at this gate`);
     });
+    const ticket = credential.ticket;
+    const usedBefore = ticket ? this.replay.ticketUses(ticket.id, time.nowMs) : 0;
+    if (ticket && usedBefore >= ticket.entries) {
+      asIdentified(identity, () => refuse('entries-used', `all ${ticket.entries} entries of the ticket are used`));
+    }
     const admission = asIdentified(identity, () => this.modeRules().admit(credential, time.nowMs));
-    return { result: 'accepted', reason: 'ok', credential, fare: admission.fare, passages: admission.passages, note: admission.note };
+    if (!ticket) return { result: 'accepted', reason: 'ok', credential, fare: admission.fare, passages: admission.passages, note: admission.note };
+    // A ticket grants no more passages than it has entries left, and the gate records how many are used
+    // (with the code's own key) in the one key it journals with the tap and shares with the site.
+    const passages = Math.min(admission.passages, ticket.entries - usedBefore);
+    const code = credential.replay;
+    const used = { key: ticketUseKey(ticket.id, usedBefore + passages, code?.key), until: Math.max(ticket.until, code?.until ?? 0) };
+    return { result: 'accepted', reason: 'ok', credential: { ...credential, replay: used }, fare: admission.fare, passages, note: admission.note };
   }
 }
 

@@ -120,8 +120,29 @@ export class Journal {
     this.insertUsed.run(key, Math.ceil(untilMs));
   }
 
-  isUsed(key: string, nowMs: number): boolean {
-    return this.db.prepare('SELECT 1 FROM used_credentials WHERE key = ? AND until_ms > ?').get(key, nowMs) !== undefined;
+  /* Fleet-command nonces (sync/commandHandler.ts): a table of their own, which nothing from the site can reach. */
+
+  /**
+   * Record a signed command's nonce, to be kept until `untilMs` (its expiry
+   * with the skew); true if the nonce was new. A nonce already held stays held
+   * and is never shortened (a longer `until` extends it): a command is played
+   * at most once, whatever else is written.
+   */
+  claimCommandNonce(nonce: string, untilMs: number): boolean {
+    const until = Math.ceil(untilMs);
+    if (this.db.prepare('INSERT OR IGNORE INTO command_nonces (nonce, until_ms) VALUES (?, ?)').run(nonce, until).changes === 1) return true;
+    this.db.prepare('UPDATE command_nonces SET until_ms = max(until_ms, ?) WHERE nonce = ?').run(until, nonce);
+    return false;
+  }
+
+  /** Whether `nonce` is held, whatever its `until`: a held nonce is only ever removed by {@link pruneCommandNonces}. */
+  hasCommandNonce(nonce: string): boolean {
+    return this.db.prepare('SELECT 1 FROM command_nonces WHERE nonce = ?').get(nonce) !== undefined;
+  }
+
+  /** Forget nonces kept until before `beforeMs`; returns how many. */
+  pruneCommandNonces(beforeMs: number): number {
+    return this.db.prepare('DELETE FROM command_nonces WHERE until_ms < ?').run(beforeMs).changes;
   }
 
   /** Highest seq the fleet has acknowledged storing; taps above it are the backlog. */

@@ -65,4 +65,14 @@ export const MIGRATIONS: readonly string[] = [
      SELECT seq, id, at, gate, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place FROM taps;
    DROP TABLE taps;
    ALTER TABLE taps_v3 RENAME TO taps;`,
+  // Fleet-command nonces in their own table (issue 17): in used_credentials, which site sharing
+  // also writes, a forged used message could shorten a nonce and make a signed command playable
+  // again. The nonces held so far move over; the table is written only by the command handler.
+  `CREATE TABLE command_nonces (
+     nonce TEXT PRIMARY KEY,
+     until_ms INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   INSERT INTO command_nonces (nonce, until_ms)
+     SELECT substr(key, 5), max(until_ms) FROM used_credentials WHERE substr(key, 1, 4) = 'cmd:' GROUP BY substr(key, 5);
+   DELETE FROM used_credentials WHERE substr(key, 1, 4) = 'cmd:';`,
 ];

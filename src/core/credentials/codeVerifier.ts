@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { asIdentified, refuse } from '../reasons.js';
 import { decodeBase45 } from './base45.js';
 import { decodeCbor, isBytes, isMap } from './cbor.js';
 import { parseClaims } from './claims.js';
 import { parseCoseSign1 } from './cose.js';
 import type { Credential } from './credential.js';
-import { BoundCredentialVerifier, checkSignature } from './issuerSigned.js';
+import { BoundCredentialVerifier, checkSignature, namesEntries, ticketOf } from './issuerSigned.js';
 import type { TrustStore } from './trustList.js';
 import { checkValidity, type CheckTime } from './validity.js';
 
@@ -23,6 +24,20 @@ const HOLDER_COUNTER = 3;
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/**
+ * The replay key of an offline code: a hash of the first half of the holder's
+ * signature (ECDSA's r, EdDSA's R), which only the holder's key can produce and
+ * nobody can compute before the phone shows the code. (Holder, iat and counter
+ * are chosen by the phone and predictable: a key made of them let anyone who can
+ * publish used keys burn a holder's future codes.) Not the whole signature: an
+ * ES256 signature (r, s) also verifies as (r, n - s), which anyone can compute,
+ * and would be a new key for the same code.
+ */
+export function offlineCodeKey(signature: Uint8Array): string {
+  const commitment = signature.subarray(0, signature.length / 2);
+  return `code:${createHash('sha256').update('citygate offline code\0').update(commitment).digest('base64url')}`;
 }
 
 function unsigned(value: unknown, name: string): number {
@@ -68,6 +83,7 @@ export class CodeVerifier {
     const identity = { issuer: claims.iss, subject: claims.sub, category: claims.category };
     asIdentified(identity, () => checkValidity(claims, time, 'code'));
     const cti = hex(claims.cti!);
+    const ticket = ticketOf(claims, namesEntries(payload), time.skewSec, 'code');
     return {
       kind: 'code',
       profile: 'issuer',
@@ -77,13 +93,15 @@ export class CodeVerifier {
       product: claims.product,
       cti,
       replay: { key: `cti:${claims.iss}:${cti}`, until: (claims.exp + time.skewSec) * 1000 },
+      ...(ticket ? { ticket } : {}),
     };
   }
 
   private verifyHolderBound(outer: ReturnType<typeof parseCoseSign1>, payload: Map<unknown, unknown>, time: CodeCheckTime): Credential {
     const iatValue = payload.get(HOLDER_IAT);
     if (typeof iatValue !== 'number' || !Number.isFinite(iatValue)) refuse('malformed', 'offline code: iat is missing or not a number');
-    const counter = unsigned(payload.get(HOLDER_COUNTER), 'counter');
+    // The counter is the phone's business (it makes codes of the same second differ); the replay key does not need it.
+    unsigned(payload.get(HOLDER_COUNTER), 'counter');
     const inner = this.bound.verify(payload.get(HOLDER_INNER) as Uint8Array, time, 'inner credential');
     checkSignature(outer, inner.boundKey, 'offline code (holder signature)');
     const { iss, sub } = inner.claims;
@@ -93,6 +111,7 @@ export class CodeVerifier {
       if (iatValue > now + time.skewSec) refuse('not-yet-valid', `offline code generated in the future (${iatValue})`);
       if (now - iatValue > time.freshnessSec) refuse('stale', `offline code generated at ${iatValue}, older than ${time.freshnessSec} s`);
     });
+    const ticket = ticketOf(inner.claims, inner.namesEntries, time.skewSec, 'inner credential');
     return {
       kind: 'code',
       profile: 'holder',
@@ -101,10 +120,8 @@ export class CodeVerifier {
       category: inner.claims.category,
       product: inner.claims.product,
       cti: inner.claims.cti ? hex(inner.claims.cti) : undefined,
-      replay: {
-        key: `holder:${iss}:${sub}:${iatValue}:${counter}`,
-        until: (iatValue + time.freshnessSec + time.skewSec) * 1000,
-      },
+      replay: { key: offlineCodeKey(outer.signature), until: (iatValue + time.freshnessSec + time.skewSec) * 1000 },
+      ...(ticket ? { ticket } : {}),
     };
   }
 }

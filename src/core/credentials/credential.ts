@@ -56,6 +56,14 @@ export interface Credential {
    * be remembered. Cards have none: a card proves presence by its challenge.
    */
   replay: { key: string; until: number } | undefined;
+  /**
+   * The ticket this credential carries, when its product names its `entries`
+   * (a product without them is a pass): its use is bound to the ticket itself
+   * (`id` from issuer and `cti`, see replayGuard.ts), whatever profile carries
+   * it, so fresh codes from the same phone do not give it new entries. Until
+   * when (epoch ms) its uses must be remembered.
+   */
+  ticket?: { id: string; entries: number; until: number };
   /** A bank card's claim data; absent for every other kind. */
   emv?: EmvTapData;
 }

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { refuse } from '../reasons.js';
-import { decodeCbor } from './cbor.js';
+import { ticketId } from '../replayGuard.js';
+import { decodeCbor, isMap } from './cbor.js';
 import { parseClaims, type Claims } from './claims.js';
+import type { Credential } from './credential.js';
 import { parseCoseSign1, toBeSigned, type CoseSign1 } from './cose.js';
 import { keyFromCose, verifySignature, type VerifyKey } from './publicKey.js';
 import type { TrustStore } from './trustList.js';
@@ -13,6 +15,33 @@ export interface BoundCredential {
   claims: Claims;
   kid: Uint8Array | undefined;
   boundKey: VerifyKey;
+  /** The product names its `entries`: a ticket, not a pass. */
+  namesEntries: boolean;
+}
+
+const PRODUCT = -65538;
+
+/** Whether the claims' product names its `entries` (a ticket) rather than leaving them out (a pass: DESIGN.md §2, docs/modes.md). */
+export function namesEntries(claimsMap: unknown): boolean {
+  const product = isMap(claimsMap) ? claimsMap.get(PRODUCT) : undefined;
+  return isMap(product) && product.has('entries');
+}
+
+/**
+ * The ticket a credential carries (see {@link Credential.ticket}): bound to its
+ * issuer and `cti`, remembered until the ticket could no longer be accepted
+ * (the credential's `exp` or the product's `until`, whichever is first, plus
+ * the skew). A ticket without a `cti` could not be counted: `malformed`.
+ */
+export function ticketOf(claims: Claims, ticket: boolean, skewSec: number, what: string): Credential['ticket'] {
+  if (!ticket || claims.product === undefined) return undefined;
+  if (claims.cti === undefined) refuse('malformed', `${what}: a ticket (a product with entries) needs a cti to count its entries`);
+  const endSec = Math.min(claims.exp, claims.product.until ?? Infinity);
+  return {
+    id: ticketId(claims.iss, Buffer.from(claims.cti.buffer, claims.cti.byteOffset, claims.cti.byteLength).toString('hex')),
+    entries: claims.product.entries,
+    until: (endSec + skewSec) * 1000,
+  };
 }
 
 /** Check a COSE_Sign1 signature with the key the trust list gives; `bad-signature` if it fails. */
@@ -44,10 +73,11 @@ export class BoundCredentialVerifier {
       return cached;
     }
     const sign1 = parseCoseSign1(bytes, 'optional', what);
-    const claims = parseClaims(decodeCbor(sign1.payload, `${what} payload`), what, { cti: false, iat: false, cnf: true });
+    const claimsMap = decodeCbor(sign1.payload, `${what} payload`);
+    const claims = parseClaims(claimsMap, what, { cti: false, iat: false, cnf: true });
     const issuerKey = this.trust.issuerKey(claims.iss, sign1.kid, time.nowMs / 1000, time.skewSec);
     checkSignature(sign1, issuerKey, what);
-    const verified = { claims, kid: sign1.kid, boundKey: keyFromCose(claims.cnfKey!, `${what} cnf`) };
+    const verified = { claims, kid: sign1.kid, boundKey: keyFromCose(claims.cnfKey!, `${what} cnf`), namesEntries: namesEntries(claimsMap) };
     this.cache.set(cacheKey, verified);
     return verified;
   }

@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { refuse } from '../reasons.js';
 import { keyFromJwk, type VerifyKey } from './publicKey.js';
+import { EMV_ISSUER } from './qpbocCard.js';
+import { UID_ISSUER } from './uidCard.js';
+
+/**
+ * Issuer names the gate gives credentials no issuer signs: `uid` (a card known
+ * by its chip UID) and `emv` (a bank card, its subject a token). An issuer of
+ * the trust list by either name would share its subjects with them in the deny
+ * list and the access allow-list: a trust list naming one is refused (any case).
+ */
+export const RESERVED_ISSUERS: readonly string[] = [UID_ISSUER, EMV_ISSUER];
 
 /** A JWK in a trust list (DESIGN.md §2); `nbf`/`exp` bound its use for key rotation. */
 const jwkSchema = z.looseObject({
@@ -82,6 +92,11 @@ export class TrustStore {
     const issuers = new Map<string, { name: string; keys: Map<string, TrustedKey> }>();
     parsed.data.issuers.forEach((issuer, i) => {
       if (issuers.has(issuer.id)) throw new TrustListError(`trust list: issuers[${i}]: issuer ${issuer.id} appears twice`);
+      if (RESERVED_ISSUERS.includes(issuer.id.toLowerCase())) {
+        throw new TrustListError(
+          `trust list: issuers[${i}]: issuer id ${JSON.stringify(issuer.id)} is reserved (${RESERVED_ISSUERS.join(', ')}: UID cards and bank cards, whose entries in deny lists and allow-lists it would share)`,
+        );
+      }
       issuers.set(issuer.id, { name: issuer.name ?? issuer.id, keys: keyMap(issuer.keys, `trust list: issuers[${i}]`) });
     });
     return new TrustStore(issuers, keyMap(parsed.data.fleet, 'trust list: fleet'));

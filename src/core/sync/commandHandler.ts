@@ -3,7 +3,7 @@ import type { Journal } from '../journal.js';
 import type { Log } from '../log.js';
 import type { GateMode } from '../settings.js';
 import { openFleetCommand, type FleetCommand } from './fleetCommand.js';
-import { FleetMessageError } from './fleetMessage.js';
+import { FleetMessageError, type FleetTime } from './fleetMessage.js';
 
 export interface CommandResult {
   nonce: string | null;
@@ -22,13 +22,20 @@ export interface CommandTarget {
   emergency(active: boolean): void;
 }
 
-const NONCE_PREFIX = 'cmd:';
+/**
+ * How long past its command's expiry a nonce is still kept (pruned only while
+ * the clock is trusted), a margin against a clock that was wrong while it
+ * seemed right. Commands are few, so the table stays small.
+ */
+const NONCE_KEPT_AFTER_EXPIRY_MS = 7 * 86_400_000;
 
 /**
  * Signed fleet commands (docs/sync.md): verified, checked for this gate, for
  * expiry and for replay, then carried out. A nonce is kept in the journal's
- * used-credential table until the command expires, so a restart does not
- * make an old command playable again.
+ * own table of command nonces (never in the used-credential table, which site
+ * sharing writes) until well after the command expires, never shortened, so
+ * neither a restart nor a forged site message makes an old command playable
+ * again.
  */
 export class CommandHandler {
   constructor(
@@ -41,11 +48,12 @@ export class CommandHandler {
     private readonly log: Log,
   ) {}
 
-  handle(bytes: Uint8Array): CommandResult {
+  /** `time`: how the link judges fleet keys (an untrusted clock at the last trusted time); absent, the clock is taken as trusted. */
+  handle(bytes: Uint8Array, time?: FleetTime): CommandResult {
     const nowMs = this.now();
     let command: FleetCommand;
     try {
-      command = openFleetCommand(bytes, this.trust(), Math.floor(nowMs / 1000));
+      command = openFleetCommand(bytes, this.trust(), time ?? Math.floor(nowMs / 1000), this.skewSec);
     } catch (error) {
       const reason = error instanceof FleetMessageError ? error.reason : 'malformed';
       this.log.warn({ reason, detail: (error as Error).message }, 'command refused');
@@ -57,9 +65,16 @@ export class CommandHandler {
     };
     if (command.gate !== this.gateId) return refused('wrong-gate', `command for ${command.gate}`);
     if (nowMs >= (command.exp + this.skewSec) * 1000) return refused('expired', `expired at ${command.exp}`);
-    const key = NONCE_PREFIX + command.nonce;
-    if (this.journal.isUsed(key, nowMs)) return refused('replayed', `nonce ${command.nonce} seen before`);
-    this.journal.rememberUsed(key, (command.exp + this.skewSec) * 1000);
+    let fresh: boolean;
+    try {
+      fresh = this.journal.claimCommandNonce(command.nonce, (command.exp + this.skewSec) * 1000);
+    } catch (error) {
+      // A nonce that cannot be kept would let the command run again: not carried out.
+      return refused('failed', `nonce not recorded: ${(error as Error).message}`);
+    }
+    if (!fresh) return refused('replayed', `nonce ${command.nonce} seen before`);
+    // Only by a trusted clock: one that ran ahead must not forget a nonce whose command is still valid.
+    if (time?.trusted !== false) this.prune(nowMs);
     try {
       this.execute(command);
     } catch (error) {
@@ -67,6 +82,14 @@ export class CommandHandler {
     }
     this.log.info({ type: command.type, nonce: command.nonce }, 'command done');
     return { nonce: command.nonce, type: command.type, result: 'done', reason: 'ok' };
+  }
+
+  private prune(nowMs: number): void {
+    try {
+      this.journal.pruneCommandNonces(nowMs - NONCE_KEPT_AFTER_EXPIRY_MS);
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'pruning command nonces failed');
+    }
   }
 
   private execute(command: FleetCommand): void {

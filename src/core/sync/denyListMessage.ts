@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { TrustStore } from '../credentials/trustList.js';
 import type { DenyListUpdate } from '../denylist/denyListUpdate.js';
-import { FleetMessageError, openFleetMessage } from './fleetMessage.js';
+import { FleetMessageError, openFleetMessage, type FleetAt } from './fleetMessage.js';
 
 const MAX_ENTRY = 256;
 const entry = z.string().min(1).max(MAX_ENTRY).regex(/^(?!cti:)|^cti:[0-9a-f]+$/, 'a cti entry is cti:<lower-case hex>');
@@ -28,9 +28,9 @@ const denyListPayload = z
     if (p.base === 0 && p.remove.length > 0) ctx.addIssue({ code: 'custom', path: ['remove'], message: 'a snapshot (base 0) removes nothing: it replaces the list' });
   });
 
-/** A deny-list update from `citygate/v1/denylist/{issuer}`, verified and typed (docs/sync.md). */
-export function openDenyListUpdate(bytes: Uint8Array, topicIssuer: string, trust: TrustStore, nowSec: number): DenyListUpdate {
-  const p = openFleetMessage(bytes, trust, nowSec, denyListPayload, 'deny-list update');
+/** A deny-list update from `citygate/v1/denylist/{issuer}`, verified, signed as one (typ `citygate-denylist`) and typed (docs/sync.md). */
+export function openDenyListUpdate(bytes: Uint8Array, topicIssuer: string, trust: TrustStore, at: FleetAt): DenyListUpdate {
+  const p = openFleetMessage(bytes, trust, at, 'denylist', denyListPayload, 'deny-list update');
   if (p.issuer !== topicIssuer) throw new FleetMessageError('invalid', `deny-list update for ${p.issuer} arrived on the topic of ${topicIssuer}`);
   return {
     issuer: p.issuer,

@@ -9,7 +9,7 @@ import type { ReplayGuard } from '../replayGuard.js';
 import type { GateMode } from '../settings.js';
 import { CommandHandler } from './commandHandler.js';
 import { openDenyListUpdate } from './denyListMessage.js';
-import { FleetMessageError } from './fleetMessage.js';
+import { FleetMessageError, fleetTimeOf } from './fleetMessage.js';
 import { openRevocationUpdate, type RevocationUpdate } from './revocationUpdate.js';
 import { SiteSharing } from './siteSharing.js';
 import { DEFAULT_UPLOADER, TapUploader, type UploaderOptions } from './tapUploader.js';
@@ -253,7 +253,7 @@ export class FleetLink {
   }
 
   private onCommand(payload: Buffer): void {
-    const result = this.commands.handle(payload);
+    const result = this.commands.handle(payload, fleetTimeOf(this.parts.clock, this.parts.journal));
     void this.publish(topics.cmdResult(this.parts.gateId), JSON.stringify(result), false);
   }
 
@@ -261,7 +261,7 @@ export class FleetLink {
     const { log, clock } = this.parts;
     let update: DenyListUpdate;
     try {
-      update = openDenyListUpdate(payload, issuer, this.parts.trust.current(), Math.floor(clock.now() / 1000));
+      update = openDenyListUpdate(payload, issuer, this.parts.trust.current(), fleetTimeOf(clock, this.parts.journal));
     } catch (error) {
       log.warn({ issuer, reason: error instanceof FleetMessageError ? error.reason : 'malformed', detail: (error as Error).message }, 'deny-list update refused');
       return;
@@ -287,7 +287,7 @@ export class FleetLink {
     const { log, clock, trust } = this.parts;
     let update: TrustUpdate;
     try {
-      update = openTrustUpdate(payload, trust.current(), Math.floor(clock.now() / 1000));
+      update = openTrustUpdate(payload, trust.current(), fleetTimeOf(clock, this.parts.journal));
     } catch (error) {
       log.warn({ reason: error instanceof FleetMessageError ? error.reason : 'malformed', detail: (error as Error).message }, 'trust-list update refused');
       return;
@@ -305,7 +305,7 @@ export class FleetLink {
     const { log, clock, trust, skewSec } = this.parts;
     let update: RevocationUpdate;
     try {
-      update = openRevocationUpdate(payload, trust.current(), Math.floor(clock.now() / 1000), skewSec);
+      update = openRevocationUpdate(payload, trust.current(), fleetTimeOf(clock, this.parts.journal), skewSec);
     } catch (error) {
       log.warn({ reason: error instanceof FleetMessageError ? error.reason : 'malformed', detail: (error as Error).message }, 'revocation-list update refused');
       return;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RevocationList, RevocationListError, type RevocationEntry } from '../credentials/emv/revocationList.js';
 import type { TrustStore } from '../credentials/trustList.js';
-import { FleetMessageError, openFleetMessage } from './fleetMessage.js';
+import { FleetMessageError, judgedAt, openFleetMessage, type FleetAt } from './fleetMessage.js';
 
 /** The fields around the list; its entries are RevocationList's to read, so that errors name the entry and field. */
 export const revocationUpdateFields = z.object({
@@ -26,15 +26,18 @@ export function revocationDocument(update: RevocationUpdate): { seq: number; iss
 }
 
 /**
- * Verified with the fleet keys of the trust list in force, not expired (with
- * the gate's clock skew), every entry readable. Whether its seq is new is the
- * holder's to judge. Throws FleetMessageError, never anything else.
+ * Verified with the fleet keys of the trust list in force, signed as one (typ
+ * `citygate-revocations`), not expired (with the gate's clock skew; with an
+ * untrusted clock, at the last trusted time), every entry readable. Whether
+ * its seq is new is the holder's to judge. Throws FleetMessageError, never
+ * anything else.
  */
-export function openRevocationUpdate(bytes: Uint8Array, trust: TrustStore, nowSec: number, skewSec: number): RevocationUpdate {
-  const fields = openFleetMessage(bytes, trust, nowSec, revocationUpdateFields, 'revocation-list update');
+export function openRevocationUpdate(bytes: Uint8Array, trust: TrustStore, at: FleetAt, skewSec: number): RevocationUpdate {
+  const fields = openFleetMessage(bytes, trust, at, 'revocations', revocationUpdateFields, 'revocation-list update');
   const what = `revocation-list update ${fields.seq}`;
+  const { sec, note } = judgedAt(at);
   // Expired is "invalid": a stale list replayed to a gate that lost its own must not be taken.
-  if (nowSec >= fields.exp + skewSec) throw new FleetMessageError('invalid', `${what}: expired at ${new Date(fields.exp * 1000).toISOString()}`);
+  if (sec >= fields.exp + skewSec) throw new FleetMessageError('invalid', `${what}: expired at ${new Date(fields.exp * 1000).toISOString()}${note}`);
   try {
     return { seq: fields.seq, issuedAt: fields.issuedAt, exp: fields.exp, list: RevocationList.fromDocument(fields, what) };
   } catch (error) {

@@ -18,10 +18,17 @@ const ackSchema = z.object({ upTo: z.number().int().nonnegative() });
 /** Never rejects: a batch that does not get through is sent again after the ack timeout. */
 type Publish = (payload: string) => Promise<void>;
 
+/** Journal meta key: the highest seq this gate has handed to the broker, kept across restarts (a tick behind at most). */
+const PUBLISHED_KEY = 'published_seq';
+
 /**
  * Sends the journal's backlog as batches (docs/sync.md) and moves the
  * delivered mark only on the collector's ack. Anything not acknowledged is
  * sent again after a reconnect or a timeout; the collector dedupes by id.
+ *
+ * An ack is believed only for taps this gate has published: a tap never
+ * handed to the broker cannot have been stored, so an ack above the highest
+ * seq published is taken only up to it and logged (docs/sync.md, "Taps").
  */
 export class TapUploader {
   private online = false;
@@ -29,6 +36,14 @@ export class TapUploader {
   private sentUpTo: number;
   private inFlight: { upTo: number; sentAt: number }[] = [];
   private pumping = false;
+  /**
+   * Highest seq ever handed to the MQTT client to publish: never lowered by a
+   * resend, kept across reconnects, and across restarts through the journal
+   * (written after the fact, so it can lag, never lead).
+   */
+  private publishedUpTo: number;
+  private persistedPublished: number;
+  private persistFailing = false;
 
   constructor(
     private readonly journal: Journal,
@@ -39,6 +54,9 @@ export class TapUploader {
     private readonly now: () => number = Date.now,
   ) {
     this.sentUpTo = journal.deliveredSeq();
+    const kept = Number(journal.metaValue(PUBLISHED_KEY) ?? 0);
+    this.persistedPublished = Number.isSafeInteger(kept) ? kept : 0;
+    this.publishedUpTo = Math.min(Math.max(this.persistedPublished, this.sentUpTo), journal.lastTapSeq());
   }
 
   connected(): void {
@@ -49,6 +67,8 @@ export class TapUploader {
   disconnected(): void {
     this.online = false;
     this.inFlight = [];
+    // A clean stop closes the link before the journal: what went out is kept for the next start.
+    this.persistPublished();
   }
 
   /** A tap was committed: send it if the window allows. */
@@ -56,8 +76,9 @@ export class TapUploader {
     void this.pump();
   }
 
-  /** Called periodically: an unacknowledged batch past the timeout is sent again. */
+  /** Called periodically (each second): the published mark is kept, and an unacknowledged batch past the timeout is sent again. */
   checkTimeout(): void {
+    this.persistPublished();
     const oldest = this.inFlight[0];
     if (this.online && oldest && this.now() - oldest.sentAt > this.options.ackTimeoutMs) this.restartFromMark('ack timeout');
   }
@@ -78,9 +99,18 @@ export class TapUploader {
       this.log.warn({ upTo: ack.upTo, lastSeq: this.journal.lastTapSeq() }, 'tap ack ignored: above the last tap');
       return;
     }
-    this.journal.markDelivered(ack.upTo);
-    this.inFlight = this.inFlight.filter((batch) => batch.upTo > ack.upTo);
-    if (this.sentUpTo < ack.upTo) this.sentUpTo = ack.upTo;
+    // Taps never handed to the broker cannot be stored: such an ack is forged or wrong, and is believed
+    // only for what was published (a forger could ack exactly that anyway; a collector that stored more
+    // before a crash acks again after each batch resent, so the gate still gets there).
+    let upTo = ack.upTo;
+    if (upTo > this.publishedUpTo) {
+      this.log.warn({ upTo, published: this.publishedUpTo, delivered: held }, 'tap ack above what this gate has published: taken only up to the published seq');
+      upTo = this.publishedUpTo;
+      if (upTo <= held) return;
+    }
+    this.journal.markDelivered(upTo);
+    this.inFlight = this.inFlight.filter((batch) => batch.upTo > upTo);
+    if (this.sentUpTo < upTo) this.sentUpTo = upTo;
     void this.pump();
   }
 
@@ -101,6 +131,7 @@ export class TapUploader {
         if (taps.length === 0) break;
         const upTo = taps[taps.length - 1]!.seq;
         this.sentUpTo = upTo;
+        if (upTo > this.publishedUpTo) this.publishedUpTo = upTo;
         this.inFlight.push({ upTo, sentAt: this.now() });
         // Not awaited: the window, not the PUBACK, paces the batches. The mark tells a collector that never
         // heard of this gate where its range starts, even when earlier batches of the window were lost.
@@ -111,6 +142,20 @@ export class TapUploader {
       this.log.error({ err: (error as Error).message }, 'tap upload stopped: journal read failed');
     } finally {
       this.pumping = false;
+    }
+  }
+
+  /** Keep the published mark in the journal: from the periodic tick and at a disconnect, never on a tap's commit. */
+  private persistPublished(): void {
+    if (this.publishedUpTo <= this.persistedPublished) return;
+    try {
+      this.journal.setMetaValue(PUBLISHED_KEY, String(this.publishedUpTo));
+      this.persistedPublished = this.publishedUpTo;
+      this.persistFailing = false;
+    } catch (error) {
+      // Only costs speed after a restart (a collector's ack is then taken batch by batch): nothing is lost.
+      if (!this.persistFailing) this.log.warn({ err: (error as Error).message }, 'published tap mark not kept');
+      this.persistFailing = true;
     }
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TrustListError, trustListSchema, TrustStore } from '../credentials/trustList.js';
-import { FleetMessageError, openFleetMessage } from './fleetMessage.js';
+import { FleetMessageError, openFleetMessage, type FleetAt } from './fleetMessage.js';
 
 const trustUpdatePayload = z.object({
   seq: z.number().int().min(1),
@@ -12,11 +12,12 @@ export type TrustUpdate = z.infer<typeof trustUpdatePayload>;
 
 /**
  * A trust-list update from `citygate/v1/trust`, verified with the fleet keys
- * of the trust list in force, and its list loadable (every key imports): a
- * signed list the gate could not use is refused here, not when applied.
+ * of the trust list in force, signed as one (typ `citygate-trust`), and its
+ * list loadable (every key imports): a signed list the gate could not use is
+ * refused here, not when applied.
  */
-export function openTrustUpdate(bytes: Uint8Array, trust: TrustStore, nowSec: number): TrustUpdate {
-  const update = openFleetMessage(bytes, trust, nowSec, trustUpdatePayload, 'trust-list update');
+export function openTrustUpdate(bytes: Uint8Array, trust: TrustStore, at: FleetAt): TrustUpdate {
+  const update = openFleetMessage(bytes, trust, at, 'trust', trustUpdatePayload, 'trust-list update');
   try {
     TrustStore.fromDocument(update.trustList);
   } catch (error) {
