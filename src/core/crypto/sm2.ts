@@ -109,7 +109,7 @@ export class Sm2PublicKey {
   }
 
   private check(message: Uint8Array, signature: Uint8Array, userId: Uint8Array): boolean {
-    const { n, size, Point } = this.curve;
+    const { n, size } = this.curve;
     if (!(message instanceof Uint8Array) || !(signature instanceof Uint8Array) || signature.length !== 2 * size) return false;
     const r = bytesToNumberBE(signature.subarray(0, size));
     const s = bytesToNumberBE(signature.subarray(size));
@@ -119,7 +119,7 @@ export class Sm2PublicKey {
     const e = bytesToNumberBE(sm3(this.zaOf(userId), message));
     // s·G + t·P as two walks: G always has a table (and a fixed key too), which beats
     // mulAddUnsafe's shared doubling chain that uses no table at all.
-    const point = Point.BASE.multiplyUnsafe(s).add(this.point.multiplyUnsafe(t));
+    const point = this.curve.base().multiplyUnsafe(s).add(this.point.multiplyUnsafe(t));
     if (point.is0()) return false;
     return (e + point.toAffine().x) % n === r;
   }

@@ -18,6 +18,8 @@ export interface Sm2Curve {
   /** Field element length in bytes (32 for 256-bit curves). */
   readonly size: number;
   readonly zaParams: Uint8Array;
+  /** G's table, built on the first verification rather than at import: every command loads this module, few verify. */
+  readonly base: () => WeierstrassPointCons<bigint>['BASE'];
 }
 
 /** Window of G's table: 8 bits makes s·G about 33 additions, for a one-off 4k-point table. */
@@ -25,11 +27,16 @@ const BASE_WINDOW = 8;
 
 export function sm2Curve(params: Sm2CurveParams): Sm2Curve {
   const Point = weierstrass({ ...params, h: 1n });
-  Point.BASE.precompute(BASE_WINDOW);
+  let tabled = false;
+  const base = (): WeierstrassPointCons<bigint>['BASE'] => {
+    if (!tabled) Point.BASE.precompute(BASE_WINDOW);
+    tabled = true;
+    return Point.BASE;
+  };
   const size = Point.Fp.BYTES;
   const zaParams = new Uint8Array(4 * size);
   [params.a, params.b, params.Gx, params.Gy].forEach((v, i) => zaParams.set(numberToBytesBE(v, size), i * size));
-  return { n: params.n, Point, size, zaParams };
+  return { n: params.n, Point, size, zaParams, base };
 }
 
 /** The recommended curve of GB/T 32918.5 (GM/T 0003.5), "sm2p256v1": the one cards and codes use. */
