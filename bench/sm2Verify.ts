@@ -1,7 +1,7 @@
 /*
- * SM2 verification latency (src/core/crypto/sm2.ts): a key parsed per
- * verification against a `fixed` key with precomputed tables, which is what
- * CA and issuer keys get. Keys and signatures are made here with sm2Sign.
+ * SM2 verification latency (src/core/crypto/sm2.ts) as BenchCases: a card's
+ * parsed key, and a `fixed` key with precomputed tables, which is what CA and
+ * issuer keys get. Keys and signatures are made here with sm2Sign.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -9,12 +9,9 @@ import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { SM2_DEFAULT_USER_ID, Sm2PublicKey, sm3 } from '../src/core/crypto/sm2.js';
 import { SM2_P256 } from '../src/core/crypto/sm2Curve.js';
 import type { BenchCase } from './runner.js';
-import { percentile } from './stats.js';
 
 const { Point, n } = SM2_P256;
 const MESSAGES = 64;
-const MESSAGE_BYTES = 100;
-const WARMUP = 50;
 
 /**
  * SM2 signature (GB/T 32918.2 §6.1) as r||s. `k` is the nonce, random unless
@@ -39,39 +36,6 @@ export function sm2Sign(privateKey: bigint, message: Uint8Array, userId: Uint8Ar
 export function sm2KeyPair(): { privateKey: bigint; publicKey: Uint8Array } {
   const privateKey = (bytesToNumberBE(randomBytes(40)) % (n - 2n)) + 1n;
   return { privateKey, publicKey: Point.BASE.multiply(privateKey).toBytes(false) };
-}
-
-function timeVerifies(count: number, verify: (i: number) => boolean): number[] {
-  const samples: number[] = [];
-  for (let i = 0; i < WARMUP + count; i++) {
-    const t0 = performance.now();
-    const ok = verify(i);
-    const t1 = performance.now();
-    if (!ok) throw new Error('SM2 verification failed in the bench');
-    if (i >= WARMUP) samples.push((t1 - t0) * 1000);
-  }
-  return samples.sort((a, b) => a - b);
-}
-
-/**
- * p50/p99 in microseconds of `n` verifications: `p50`/`p99` parse the key
- * each time (a card's ICC key), `fixedP50`/`fixedP99` use `Sm2PublicKey.fixed`.
- */
-export function measureSm2Verify(count: number): { p50: number; p99: number; fixedP50: number; fixedP99: number } {
-  const { privateKey, publicKey } = sm2KeyPair();
-  const items = Array.from({ length: MESSAGES }, () => {
-    const message = randomBytes(MESSAGE_BYTES);
-    return { message, signature: sm2Sign(privateKey, message) };
-  });
-  const item = (i: number) => items[i % MESSAGES]!;
-  const parsed = timeVerifies(count, (i) => Sm2PublicKey.parse(publicKey).verify(item(i).message, item(i).signature));
-  const fixed = timeVerifies(count, (i) => Sm2PublicKey.fixed(publicKey).verify(item(i).message, item(i).signature));
-  return {
-    p50: percentile(parsed, 50),
-    p99: percentile(parsed, 99),
-    fixedP50: percentile(fixed, 50),
-    fixedP99: percentile(fixed, 99),
-  };
 }
 
 /** What an SM2 fDDA signature covers (sm2Certificates.ts): 15 | 03 | 02 ATC (5 bytes) || the terminal's 20 bytes. */
