@@ -1,4 +1,4 @@
-import { constants, createHash, generateKeyPairSync, privateDecrypt, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { constants, createHash, createPublicKey, generateKeyPairSync, privateDecrypt, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
@@ -54,8 +54,14 @@ const FDDA_TERMINAL_BYTES = 20;
  * operation on a Book 2 §6.5.2 block), not by the gate's code or the sim's.
  */
 export function rsaRecoverCase(): BenchCase {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024, publicExponent: 65537 });
-  const jwk = publicKey.export({ format: 'jwk' });
+  // Encoded output, not KeyObjects: exporting a freshly generated KeyObject can deadlock Node 20 (sim/emv/rsaKeys.ts).
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 1024,
+    publicExponent: 65537,
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const jwk = createPublicKey({ key: publicKey, format: 'der', type: 'spki' }).export({ format: 'jwk' });
   const modulus = Buffer.from(jwk.n!, 'base64url');
   const icc: IccPublicKey = { key: { modulus, exponent: Buffer.from(jwk.e!, 'base64url') }, pan: '6228001234567890', expiry: { year: 2049, month: 12 }, serial: '000001' };
   const items = Array.from({ length: MESSAGES }, (_, i) => {

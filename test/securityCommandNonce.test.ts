@@ -7,7 +7,7 @@ import { TestIssuer } from '../sim/issuer.js';
 import { Journal } from '../src/core/journal.js';
 import { MIGRATIONS } from '../src/core/journalSchema.js';
 import { isSiteShareableKey } from '../src/core/sync/siteSharing.js';
-import { FleetClient } from './support/fleetClient.js';
+import { FleetClient, type CommandResult } from './support/fleetClient.js';
 import { commandPayload, TestFleetKey, type CommandFields } from './support/fleetSigner.js';
 import { startSyncGate, type SyncGate } from './support/syncGate.js';
 import { waitFor } from './support/waitFor.js';
@@ -28,13 +28,6 @@ const broker = brokerForFile();
 const defer = cleanupAfterEach();
 const REFUSED_KEY = 'site used credential refused: not a key a ticket or code makes';
 const IGNORED = 'site used-credential message ignored';
-
-interface CommandResult {
-  nonce: string | null;
-  type: string | null;
-  result: 'done' | 'refused';
-  reason: string;
-}
 
 async function syncGate(gateId: string): Promise<SyncGate> {
   const gate = await startSyncGate({ url: broker().url, gateId, site: 'plaza', issuers: [issuer], fleet: [fleetKey] });

@@ -13,7 +13,7 @@ import { fleetTimeOf, FleetMessageError, LAST_TRUSTED_META } from '../src/core/s
 import { openRevocationUpdate } from '../src/core/sync/revocationUpdate.js';
 import { openTrustUpdate } from '../src/core/sync/trustUpdate.js';
 import { TestIssuer, trustListOf } from '../sim/issuer.js';
-import { FleetClient } from './support/fleetClient.js';
+import { FleetClient, type CommandResult } from './support/fleetClient.js';
 import { denyListPayload, TestFleetKey } from './support/fleetSigner.js';
 import { Mosquitto } from './support/mosquitto.js';
 import { START, startSyncGate, type SyncGate } from './support/syncGate.js';
@@ -29,13 +29,6 @@ import { waitFor } from './support/waitFor.js';
 const issuer = new TestIssuer('cq.yukuaima', 'ES256');
 const fleetKey = new TestFleetKey('ES256');
 const NOW = Math.floor(START / 1000);
-
-interface CommandResult {
-  nonce: string | null;
-  type: string | null;
-  result: 'done' | 'refused';
-  reason: string;
-}
 
 let broker: Mosquitto;
 let ops: FleetClient;

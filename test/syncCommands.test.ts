@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer, trustListOf } from '../sim/issuer.js';
-import { FleetClient } from './support/fleetClient.js';
+import { FleetClient, type CommandResult } from './support/fleetClient.js';
 import { commandPayload, denyListPayload, signWith, TestFleetKey, trustUpdatePayload, type CommandFields } from './support/fleetSigner.js';
 import { Mosquitto } from './support/mosquitto.js';
 import { startSyncGate, type SyncGate } from './support/syncGate.js';
@@ -11,13 +11,6 @@ import { waitFor } from './support/waitFor.js';
 const issuer = new TestIssuer('cq.yukuaima', 'ES256');
 const newcomer = new TestIssuer('bus.newcomer', 'EdDSA');
 const fleetKey = new TestFleetKey('ES256');
-
-interface CommandResult {
-  nonce: string | null;
-  type: string | null;
-  result: 'done' | 'refused';
-  reason: string;
-}
 
 let broker: Mosquitto;
 let fleet: FleetClient;

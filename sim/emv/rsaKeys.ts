@@ -9,8 +9,19 @@ import { constants, createPrivateKey, generateKeyPairSync, privateEncrypt, type 
 
 export type RsaExponent = 3 | 65537;
 
+/**
+ * The key comes out encoded and is read back into a KeyObject of its own: Node 20 can deadlock
+ * when the garbage collector frees the generating job while that job's KeyObject is exported
+ * (seen in a test run: ~KeyGenJob waiting on the mutex ExportJWK holds).
+ */
 export function makeRsaKey(bits: number, exponent: RsaExponent): KeyObject {
-  return generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: exponent }).privateKey;
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: bits,
+    publicExponent: exponent,
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  return createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' });
 }
 
 export function rsaKeyFromJwk(jwk: JsonWebKey): KeyObject {

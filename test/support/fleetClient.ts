@@ -63,6 +63,14 @@ export class FleetClient {
   }
 }
 
+/** A gate's answer on `.../cmd/result` (docs/sync.md). */
+export interface CommandResult {
+  nonce: string | null;
+  type: string | null;
+  result: 'done' | 'refused';
+  reason: string;
+}
+
 export interface TapMessage {
   id: string;
   seq: number;
