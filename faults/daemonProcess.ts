@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { killOnExit } from '../sim/exitReaper.js';
 import type { Tap } from '../src/core/tap.js';
 
 /** One line of the daemon's pino JSON log. */
@@ -35,6 +36,7 @@ export class DaemonProcess {
 
   constructor(script: string, configPath: string) {
     this.child = spawn(process.execPath, [script, 'run', '--config', configPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+    killOnExit(this.child);
     // EPIPE on a killed gate's stdin: the scan died with the gate, as on a real lane.
     this.child.stdin.on('error', () => undefined);
     this.child.on('error', (error) => (this.stderr += `spawn failed: ${error.message}\n`));

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killOnExit, tempDirRemovedOnExit } from './exitReaper.js';
 
 /** A free TCP port on 127.0.0.1, as the kernel hands it out. */
 export function freePort(): Promise<number> {
@@ -40,7 +40,7 @@ export interface BrokerTls {
  */
 export class Mosquitto {
   private process: ChildProcess | undefined;
-  private readonly dir = mkdtempSync(join(tmpdir(), 'citygate-mosquitto-'));
+  private readonly dir = tempDirRemovedOnExit('citygate-mosquitto-');
 
   private constructor(
     readonly port: number,
@@ -71,6 +71,7 @@ export class Mosquitto {
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     this.process = child;
+    killOnExit(child);
     for (let i = 0; i < 200; i++) {
       if (child.exitCode !== null) throw new Error(`mosquitto exited ${child.exitCode}: ${stderr}`);
       if (await portOpen(this.port)) return;

@@ -189,6 +189,6 @@ describe('crash loop: the daemon SIGKILLed at random moments', () => {
         expect(gate.collectorUpTo).toBe(gate.lastSeq);
       }
     },
-    420_000,
+    900_000,
   );
 });

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Collector } from '../../provisioning/collector/collector.js';
+import { forget, tempDirRemovedOnExit } from '../../sim/exitReaper.js';
 import { Mosquitto } from '../../sim/mosquittoProcess.js';
 import { seededRandom } from '../../sim/seededRandom.js';
 import type { Log } from '../../src/core/log.js';
@@ -83,7 +83,7 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
   const started = performance.now();
   const timing = { ...DEFAULT_TIMING, ...options.timing };
   const pace = options.pace ?? { minMs: 2, maxMs: 30 };
-  const root = mkdtempSync(join(tmpdir(), 'citygate-crash-'));
+  const root = tempDirRemovedOnExit('citygate-crash-');
   const daemons = new Set<DaemonProcess>();
   const collectorLog = new CountingLog();
   let broker: Mosquitto | undefined;
@@ -146,6 +146,9 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
     await collector?.stop().catch(() => undefined);
     await broker?.stop();
     if (!options.keepDir) rmSync(root, { recursive: true, force: true });
-    else options.onProgress?.(`crash loop: work directory kept at ${root}`);
+    else {
+      forget(root);
+      options.onProgress?.(`crash loop: work directory kept at ${root}`);
+    }
   }
 }
