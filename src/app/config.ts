@@ -28,7 +28,7 @@ export const configSchema = z
   sync: z
     .strictObject({
       broker: brokerUrl,
-      tls: z.strictObject({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).optional(),
+      tls: z.strictObject({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional(), deviceCa: z.string().min(1).optional() }).optional(),
       retentionDays: z.number().int().min(1).max(3650).default(30),
       batchSize: z.number().int().min(1).max(5000).default(500),
       window: z.number().int().min(1).max(64).default(8),

@@ -41,7 +41,8 @@ export class Journal {
       `INSERT INTO taps (seq, id, at, gate, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place, emv)
        VALUES (@seq, @id, @at, @gate, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @place, @emv)`,
     );
-    this.insertUsed = this.db.prepare('INSERT OR REPLACE INTO used_credentials (key, until_ms) VALUES (?, ?)');
+    // A use is never shortened: whatever else is written for the key, the longest `until` holds.
+    this.insertUsed = this.db.prepare('INSERT INTO used_credentials (key, until_ms) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET until_ms = max(until_ms, excluded.until_ms)');
     this.appendTx = this.db.transaction((tap: Tap, used: { key: string; until: number } | undefined) => {
       this.insertTap.run(tapParameters(tap));
       if (used) this.insertUsed.run(used.key, Math.ceil(used.until));
@@ -115,9 +116,12 @@ export class Journal {
     return this.db.prepare('DELETE FROM used_credentials WHERE until_ms <= ?').run(nowMs).changes;
   }
 
-  /** Remember a credential consumed elsewhere (another gate of the site), for replay checks after a restart. */
-  rememberUsed(key: string, untilMs: number): void {
-    this.insertUsed.run(key, Math.ceil(untilMs));
+  /** Remember credentials consumed elsewhere (one message from another gate of the site) in one commit, for replay checks after a restart. */
+  rememberUsedMany(used: readonly { key: string; until: number }[]): void {
+    this.db.transaction(() => {
+      for (const { key, until } of used) this.insertUsed.run(key, Math.ceil(until));
+    })();
+    if (++this.commitsSinceCheckpoint >= FORCED_CHECKPOINT) this.checkpoint();
   }
 
   /* Fleet-command nonces (sync/commandHandler.ts): a table of their own, which nothing from the site can reach. */
