@@ -6,6 +6,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at a time on this 2-core machine: the long files (crash loop, outage) mostly wait on
+    // processes and brokers, and they hold on a loaded machine (no timing assertions).
+    maxWorkers: 2,
     globalSetup: ['test/globalSetup.ts'],
   },
 });

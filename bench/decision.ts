@@ -4,6 +4,7 @@ import { assembleGate, type AssembledGate } from '../src/app/assemble.js';
 import { CATEGORIES } from '../src/core/credentials/credential.js';
 import { CaKeyStore } from '../src/core/credentials/emv/capk.js';
 import type { BankCardKeys } from '../src/core/credentials/qpbocCard.js';
+import type { TransportTrustDocument } from '../src/core/credentials/transport/transportTrust.js';
 import { TrustStore } from '../src/core/credentials/trustList.js';
 import { MemoryDenyList } from '../src/core/denyList.js';
 import type { Outcome } from '../src/core/gate.js';
@@ -17,6 +18,7 @@ import { makeCardIssuer } from '../sim/emv/cardIssuer.js';
 import { makeTestCa } from '../sim/emv/testCa.js';
 import { VirtualBankCard } from '../sim/emv/virtualBankCard.js';
 import { TestHolder, TestIssuer, trustListOf } from '../sim/issuer.js';
+import { TransportRoot, TransportTestIssuer, type TransportRider } from '../sim/transport/transportParties.js';
 import { VirtualCard } from '../sim/virtualCard.js';
 import { BenchCardChannel } from './channel.js';
 import type { BenchCase } from './runner.js';
@@ -63,7 +65,25 @@ export async function bankGate(dir: string): Promise<BankBenchGate> {
   return { ...gate, bankCards };
 }
 
-async function wireGate(dir: string, journalFile: string, options: { bank?: BankCardKeys; cards?: CardSettings } = {}): Promise<BenchGate> {
+export interface TransportBenchGate extends BenchGate {
+  /** One regular rider of a transport issuer: the gate verifies its certificate and account once. */
+  rider: TransportRider;
+}
+
+/**
+ * The same gate with a transport root and issuer in its trust list, and its
+ * own journal in `dir`, for national transport QR codes (version 0x81: the
+ * user ids come from the code's fields).
+ */
+export async function transportGate(dir: string): Promise<TransportBenchGate> {
+  const issuer = new TransportTestIssuer(new TransportRoot(0x01), 'C0DE0001');
+  const transport = { roots: [issuer.root.trustEntry()], issuers: [issuer.id] };
+  const gate = await wireGate(dir, 'journal-transport.db', { transport });
+  const rider = issuer.enrol({ accountNumber: '3104770011223344556F', version: 0x81, authorisedUntil: nowSec(gate.board) + 86_400 });
+  return { ...gate, rider };
+}
+
+async function wireGate(dir: string, journalFile: string, options: { bank?: BankCardKeys; cards?: CardSettings; transport?: TransportTrustDocument } = {}): Promise<BenchGate> {
   const board = createSimBoard(Date.now());
   const issuer = new TestIssuer('cq.yukuaima', 'ES256');
   const nowSec = Math.floor(board.clock.now() / 1000);
@@ -87,7 +107,7 @@ async function wireGate(dir: string, journalFile: string, options: { bank?: Bank
   const parts = assembleGate({
     board,
     settings,
-    trust: TrustStore.fromDocument(trustListOf([issuer])),
+    trust: TrustStore.fromDocument({ ...trustListOf([issuer]), ...(options.transport ? { transport: options.transport } : {}) }),
     bank: options.bank,
     denyList: new MemoryDenyList(),
     journalPath,
@@ -188,6 +208,23 @@ export function cardCase(g: BenchGate): BenchCase {
     measure() {
       const channel = new BenchCardChannel(g.card);
       return timedTap(g, () => g.gate.presentCard(channel), 'card');
+    },
+  };
+}
+
+/**
+ * A transport QR code of one regular rider, a fresh one each time (the phone
+ * signs each anew), made untimed: its certificate and account cached after
+ * the first, one SM2 verification of the user's signature per code.
+ */
+export function transportCodeCase(g: TransportBenchGate): BenchCase {
+  return {
+    name: 'decision.code.transport',
+    measure() {
+      const code = g.rider.code(nowSec(g.board));
+      return timedTap(g, () => g.gate.presentCode(code), 'transport code', (tap) => {
+        if (tap.issuer !== 'transport' || tap.subject !== '3104770011223344556F') throw new Error(`transport code: tap of ${tap.issuer} ${tap.subject}`);
+      });
     },
   };
 }

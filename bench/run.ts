@@ -22,7 +22,7 @@ import { cpus, platform, release, arch, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { benchCamera } from './camera.js';
 import { daemonFigures } from './daemon.js';
-import { bankCardCase, bankGate, benchGate, cardCase, decisionWork, holderCodeCase, issuerCodeCase } from './decision.js';
+import { bankCardCase, bankGate, benchGate, cardCase, decisionWork, holderCodeCase, issuerCodeCase, transportCodeCase, transportGate } from './decision.js';
 import { denyListBench } from './denyList.js';
 import { benchPcsc } from './pcsc.js';
 import { commitCase, rsaRecoverCase, verifyCase } from './limits.js';
@@ -30,6 +30,7 @@ import { runInterleaved, type BenchCase } from './runner.js';
 import { sm2VerifyCase } from './sm2Verify.js';
 import { round1, round3, summarise, type Summary } from './stats.js';
 import { syncDrain } from './syncDrain.js';
+import { purseCryptoCase, tunionBenchGate, tunionCardCase } from './tunion.js';
 
 const GOAL = 1.5;
 
@@ -41,13 +42,16 @@ function intFromEnv(name: string, fallback: number): number {
   return n;
 }
 
-/** What each decision needs at least: the verifications on its path plus one commit. */
-const FLOORS: Record<string, { verifies: string[]; why: string }> = {
+/** What each decision needs at least: the verifications on its path plus one commit (or `commits`). */
+const FLOORS: Record<string, { verifies: string[]; why: string; commits?: number }> = {
   'decision.code.issuer': { verifies: ['limit.verify.es256'], why: '1 ES256 verify (issuer) + commit' },
   'decision.code.holder': { verifies: ['limit.verify.es256'], why: '1 ES256 verify (outer, holder key; inner cached) + commit' },
   'decision.card': { verifies: ['limit.verify.es256'], why: '1 ES256 verify (challenge; certificate cached) + commit' },
   'decision.card.qpboc.rsa': { verifies: ['limit.recover.rsa1024'], why: '1 RSA-1024 fDDA recovery (9F4B: raw public op + SHA-1 check; certificates cached) + commit' },
   'decision.card.qpboc.sm2': { verifies: ['limit.verify.sm2'], why: '1 SM2 verify (9F4B, parsed ICC key kept; certificates cached) + commit' },
+  'decision.code.transport': { verifies: ['limit.verify.sm2'], why: '1 SM2 verify (the phone\'s signature, parsed key kept; issuer certificate and account cached) + commit' },
+  // A purse purchase commits twice: its pending tap before DEBIT (what a kill at DEBIT leaves), then its tap.
+  'decision.card.tunion': { verifies: ['limit.purse.crypto'], commits: 2, why: "a purchase's 3DES (the PSAM's diversification, session key, MAC1, MAC2 check; the card's session key, MAC1 check, MAC2, TAC) + 2 commits" },
 };
 
 const FS_TYPES: Record<number, string> = {
@@ -90,6 +94,8 @@ async function main(): Promise<void> {
   try {
     const gate = await benchGate(dir);
     const bank = await bankGate(dir);
+    const transport = await transportGate(dir);
+    const tunion = await tunionBenchGate(dir);
     const commit = commitCase(dir);
     const pacedCommit = commitCase(dir, 'limit.commit.paced', decisionWork(gate));
     const bankCards = [bankCardCase(bank, 'rsa'), bankCardCase(bank, 'sm2')];
@@ -98,6 +104,9 @@ async function main(): Promise<void> {
       holderCodeCase(gate),
       cardCase(gate),
       ...bankCards,
+      transportCodeCase(transport),
+      tunionCardCase(tunion),
+      purseCryptoCase(),
       verifyCase('ES256'),
       verifyCase('EdDSA'),
       rsaRecoverCase(),
@@ -110,6 +119,8 @@ async function main(): Promise<void> {
     const summaries = new Map([...samples].map(([name, s]) => [name, summarise(s)]));
     await gate.close();
     await bank.close();
+    await transport.close();
+    await tunion.close();
     commit.close();
     pacedCommit.close();
 
@@ -127,9 +138,10 @@ async function main(): Promise<void> {
       const decisionP99 = summaries.get(name)!.p99;
       const verifyP99 = floor.verifies.reduce((sum, v) => sum + summaries.get(v)!.p99, 0);
       const verifyP50 = floor.verifies.reduce((sum, v) => sum + summaries.get(v)!.p50, 0);
-      const limitP50 = verifyP50 + summaries.get('limit.commit')!.p50;
-      const limitP99 = verifyP99 + commitP99;
-      const limitPacedP99 = verifyP99 + pacedP99;
+      const commits = floor.commits ?? 1;
+      const limitP50 = verifyP50 + commits * summaries.get('limit.commit')!.p50;
+      const limitP99 = verifyP99 + commits * commitP99;
+      const limitPacedP99 = verifyP99 + commits * pacedP99;
       print({
         name: `ratio.${name}`,
         unit: 'x',

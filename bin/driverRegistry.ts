@@ -21,5 +21,6 @@ export async function driverRegistry(): Promise<DriverRegistry> {
     emergency: { ...hal.emergency, ...sim.emergency },
     location: hal.location,
     speaker: { ...hal.speaker, ...sim.speaker },
+    sam: hal.sam,
   };
 }

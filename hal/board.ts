@@ -6,6 +6,7 @@ import type { Display } from './display.js';
 import type { EmergencyContact } from './emergencyInput.js';
 import type { Indicators } from './indicators.js';
 import type { PassageSensor } from './passageSensor.js';
+import type { SamSlot } from './samSlot.js';
 import type { Speaker } from './speaker.js';
 
 /** Everything the gate core may touch: the real board or the simulated one. */
@@ -21,4 +22,6 @@ export interface Board {
   emergency?: EmergencyContact;
   /** Voice prompts, where a speaker is fitted. */
   speaker?: Speaker;
+  /** The PSAM slot, where the gate debits T-Union purse cards. */
+  sam?: SamSlot;
 }

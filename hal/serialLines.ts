@@ -25,8 +25,12 @@ export interface SerialLineHandlers {
   overflow(bytes: number): void;
 }
 
-/** What ends a line: any CR or LF (a GPS receiver, a driver console), or one exact byte sequence (a scan module's). */
-export type LineEnd = 'cr-or-lf' | Buffer;
+/**
+ * What ends a line: any CR or LF (a GPS receiver, a driver console), one exact
+ * byte sequence (a scan module's), or a quiet line for `idleMs` (a scan module
+ * sending a binary payload's bytes, which may contain any terminator).
+ */
+export type LineEnd = 'cr-or-lf' | Buffer | { idleMs: number };
 
 /**
  * A serial device that sends text lines (a scan module, a GPS receiver, a
@@ -41,6 +45,7 @@ export class SerialLines {
   private running = false;
   private pending: Buffer = Buffer.alloc(0);
   private discarding = false;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly settings: SerialLineSettings,
@@ -63,6 +68,7 @@ export class SerialLines {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.reopenTimer);
+    clearTimeout(this.idleTimer);
     const port = this.port;
     this.port = undefined;
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
@@ -115,8 +121,25 @@ export class SerialLines {
     this.backoffMs = Math.min(this.settings.reopenMaxMs, this.backoffMs * 2);
   }
 
+  /** Bytes up to a quiet spell of `idleMs` are one line; a line too long is dropped whole. */
+  private receiveFramed(idleMs: number): void {
+    clearTimeout(this.idleTimer);
+    if (this.pending.length > this.maxLineBytes) {
+      this.handlers.overflow(this.pending.length);
+      this.pending = Buffer.alloc(0);
+      this.discarding = true;
+    }
+    this.idleTimer = setTimeout(() => {
+      const line = this.pending;
+      this.pending = Buffer.alloc(0);
+      if (this.discarding) this.discarding = false;
+      else if (line.length > 0 && this.running) this.handlers.line(line);
+    }, idleMs);
+  }
+
   /** Where the next line ends in `pending` from `from`, and how long its end is; undefined if it has not ended yet. */
   private nextEnd(from: number): { at: number; length: number } | undefined {
+    if (typeof this.lineEnd === 'object' && !Buffer.isBuffer(this.lineEnd)) return undefined;
     if (this.lineEnd === 'cr-or-lf') {
       for (let i = from; i < this.pending.length; i++) if (this.pending[i] === 0x0a || this.pending[i] === 0x0d) return { at: i, length: 1 };
       return undefined;
@@ -127,6 +150,7 @@ export class SerialLines {
 
   private receive(chunk: Buffer): void {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    if (typeof this.lineEnd === 'object' && !Buffer.isBuffer(this.lineEnd)) return this.receiveFramed(this.lineEnd.idleMs);
     let start = 0;
     for (let end = this.nextEnd(start); end; end = this.nextEnd(start)) {
       const line = this.pending.subarray(start, end.at);

@@ -66,6 +66,8 @@ export class SystemClock implements Clock {
   private judgedOffset = 0;
   /** Wall time just after the last jump seen: an NTP synchronization before it does not count. */
   private jumpedAt: number | undefined;
+  /** The last jump, in words, until a judgement trusts the clock again: the alarm keeps saying why. */
+  private jump: string | undefined;
 
   constructor(
     private readonly settings: SystemClockSettings,
@@ -88,6 +90,7 @@ export class SystemClock implements Clock {
     const moved = this.offset() - this.judgedOffset;
     if (Math.abs(moved) <= (this.settings.jumpToleranceMs ?? 1000)) return true;
     this.jumpedAt = this.wall();
+    this.jump = `it jumped by ${Math.round(moved / 1000)} s at ${new Date(this.jumpedAt).toISOString()}`;
     this.report('none', `wall time untrusted: it jumped by ${Math.round(moved / 1000)} s; waiting for NTP or the RTC to confirm it`);
     void this.check();
     return false;
@@ -138,13 +141,15 @@ export class SystemClock implements Clock {
       return this.report('ntp', 'wall time trusted: NTP synchronized');
     }
     this.rtcWritten = false;
-    if (!rtc) return this.report('none', 'wall time untrusted: NTP not synchronized and no RTC');
+    // After a jump, the alarm names the jump first: "NTP not synchronized" alone sends a technician to the wrong cause.
+    const untrusted = this.jump ? `wall time untrusted: ${this.jump}, and NTP has not confirmed the time since` : 'wall time untrusted: NTP not synchronized';
+    if (!rtc) return this.report('none', `${untrusted}${this.jump ? '; no RTC to check it against' : ' and no RTC'}`);
     const reading = await rtc.read();
-    if (!reading.ok) return this.report('none', `wall time untrusted: NTP not synchronized; ${reading.reason}`);
+    if (!reading.ok) return this.report('none', `${untrusted}; ${reading.reason}`);
     // The RTC counts whole seconds: its reading is on average half a second behind.
     const difference = Math.round(this.wall() - (reading.ms + 500));
     if (Math.abs(difference) > this.settings.toleranceMs) {
-      return this.report('none', `wall time untrusted: NTP not synchronized; system time is ${difference} ms off ${rtc.description} (was it set from the RTC at boot? see hwclock)`);
+      return this.report('none', `${untrusted}; system time is ${difference} ms off ${rtc.description} (was it set from the RTC at boot? see hwclock)`);
     }
     this.report('rtc', `wall time trusted: agrees with ${rtc.description} (NTP not synchronized)`);
   }
@@ -162,7 +167,10 @@ export class SystemClock implements Clock {
   }
 
   private report(trust: 'none' | 'ntp' | 'rtc', detail: string): void {
-    if (trust !== 'none') this.judgedOffset = this.offset();
+    if (trust !== 'none') {
+      this.judgedOffset = this.offset();
+      this.jump = undefined;
+    }
     if (trust === this.trust && detail === this.detail) return;
     this.trust = trust;
     this.detail = detail;

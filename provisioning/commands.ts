@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { DriverRegistry } from '../src/app/boardBuilder.js';
 import { CONFIG_FILE } from './gateFiles.js';
 import { SERVICE_USER } from './serviceUser.js';
 
@@ -30,21 +31,24 @@ interface ProvisionCommandOptions {
   force?: boolean;
 }
 
-export function registerProvisionCommands(program: Command): void {
+/** Builds the driver registry (bin/driverRegistry.ts): the composition root joins the real and simulated drivers. */
+export type RegistryLoader = () => Promise<DriverRegistry>;
+
+export function registerProvisionCommands(program: Command, registry: RegistryLoader): void {
   const provision = program
     .command('provision')
-    .description('make this board a gate: device key and CSR, trust list, config and state directory (asks for what is missing at a terminal)')
+    .description('make this board a gate: device key and CSR, trust list, config and state directory (asks for what is missing or wrong at a terminal)')
     .option('--gate-id <id>', 'gate id, as fleet ops assigned it (the certificate CN and MQTT topics)')
     .option('--site <id>', 'site of the gate')
     .option('--zone <id>', 'zone of the gate, where the site has zones')
     .option('--mode <mode>', 'bus, metro-entry, metro-exit, venue or access')
     .option('--broker <url>', 'fleet broker, mqtts://host:8883 or wss://...')
-    .option('--trust <file>', 'trust list (JSON, DESIGN.md §2)')
+    .option('--trust <file>', 'trust list (JSON, docs/design.md §2)')
     .option('--fleet-key <file>', 'fleet-ops public key (JWK, fleet-public.json); added to the trust list')
     .option('--devices <file>', 'the config\'s "devices" section (JSON; docs/field-ops.md has a Raspberry Pi example)')
     .option('--sim', 'the simulated board instead of --devices')
     .option('--ca <file>', 'the broker\'s CA certificate (PEM); can also come with install-cert')
-    .option('--capk <file>', 'bank cards: the CA public keys (JSON, DESIGN.md §5); with --token-key the gate takes UnionPay QuickPass')
+    .option('--capk <file>', 'bank cards: the CA public keys (JSON, docs/design.md §5); with --token-key the gate takes UnionPay QuickPass')
     .option('--token-key <file>', 'bank cards: the fleet\'s card token key (64 hex digits, from fleet ops)')
     .option('--root <dir>', 'prefix of the default directories (ROOT/etc/citygate, ROOT/var/lib/citygate)', '/')
     .option('--config-dir <dir>', 'config directory (default ROOT/etc/citygate)')
@@ -53,20 +57,36 @@ export function registerProvisionCommands(program: Command): void {
     .option('--allow-plain-broker', 'accept an mqtt:// or ws:// broker (a lab broker only)')
     .option('--force', 'provision a board that already is a gate (new key; the journal is kept)')
     .action(async (options: ProvisionCommandOptions) => {
-      const { collectAnswers } = await import('./provisionAnswers.js');
-      const { provision } = await import('./provision.js');
+      const { collectAnswers, PromptCancelled, refuseMissing } = await import('./provisionAnswers.js');
+      const { planProvision, provision } = await import('./provision.js');
       const { gateId, site, zone, mode, broker, trust, fleetKey, devices, sim } = options;
-      const answers = await collectAnswers({ gateId, site, zone, mode, broker, trust, fleetKey, devices, sim }, process.stdin.isTTY === true);
-      const done = provision(answers, {
-        root: options.root,
-        configDir: options.configDir,
-        stateDir: options.stateDir,
-        force: options.force === true,
-        user: options.user,
-        ca: options.ca,
-        allowPlainBroker: options.allowPlainBroker === true,
-        bank: { capk: options.capk, tokenKey: options.tokenKey },
-      });
+      const flags = { gateId, site, zone, mode, broker, trust, fleetKey, devices, sim };
+      const interactive = process.stdin.isTTY === true;
+      if (!interactive) refuseMissing(flags);
+      const plan = planProvision(
+        {
+          root: options.root,
+          configDir: options.configDir,
+          stateDir: options.stateDir,
+          force: options.force === true,
+          user: options.user,
+          ca: options.ca,
+          allowPlainBroker: options.allowPlainBroker === true,
+          bank: { capk: options.capk, tokenKey: options.tokenKey },
+        },
+        await registry(),
+      );
+      let answers: import('./provisionAnswers.js').ProvisionAnswers;
+      try {
+        answers = await collectAnswers(flags, interactive, plan.checks);
+      } catch (error) {
+        if (!(error instanceof PromptCancelled)) throw error;
+        // Left at a prompt on purpose (readline has ended the prompt's line): one line, the shell's status for an interrupt (128 + SIGINT), or 2 for no answer.
+        process.stderr.write(`citygate: ${error.message}\n`);
+        process.exitCode = error.how === 'interrupt' ? 130 : 2;
+        return;
+      }
+      const done = provision(answers, plan);
       const { files } = done;
       process.stdout.write(
         [
@@ -129,16 +149,16 @@ export function registerJournalCommands(program: Command): void {
     });
 }
 
-export function registerStatusCommand(program: Command): void {
+export function registerStatusCommand(program: Command, registry: RegistryLoader): void {
   program
     .command('status')
-    .description('the gate\'s state from its files, for a technician on site (exit 0 fit to serve, 1 problems listed, 2 config unreadable)')
+    .description('the gate\'s state from its files, for a technician on site (exit 0 fit to serve, warnings aside; 1 problems listed; 2 config or a device entry wrong)')
     .option('--config <file>', 'the gate\'s config', DEFAULT_CONFIG)
     .option('--json', 'one JSON object instead of the table')
     .action(async (options: { config: string; json?: boolean }) => {
       const { gateStatus } = await import('./status.js');
       const { statusTable } = await import('./statusTable.js');
-      const status = gateStatus(options.config);
+      const status = gateStatus(options.config, new Date(), await registry());
       process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : statusTable(status));
       process.exitCode = status.problems.length === 0 ? 0 : 1;
     });

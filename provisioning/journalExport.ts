@@ -4,6 +4,7 @@ import { InputError } from '../src/app/settingsSchema.js';
 import { Journal } from '../src/core/journal.js';
 import { journalPathOf } from './gateFiles.js';
 import { journalGate } from './journalOwner.js';
+import { asOwner, stateOwner, type Owner } from './serviceUser.js';
 import { CSV_HEADER, tapCsvRow, tapJsonLine } from './tapRecord.js';
 
 export interface ExportOptions {
@@ -19,18 +20,24 @@ export interface ExportOptions {
 
 const FORMATS = ['csv', 'json'] as const;
 
-/** The journal a command works on: the config's, or a file named directly (its gate read from it). */
-export function openJournal(options: { config?: string; journal?: string }, env: NodeJS.ProcessEnv = process.env): Journal {
+/**
+ * The journal a command works on: the config's, or a file named directly (its
+ * gate read from it); and the account to close it as. Root opens a gate's
+ * journal as the service, so that the WAL files SQLite makes and removes
+ * beside it stay the service's.
+ */
+export function openJournal(options: { config?: string; journal?: string }, env: NodeJS.ProcessEnv = process.env): { journal: Journal; owner: Owner | undefined } {
   if ((options.config === undefined) === (options.journal === undefined)) throw new InputError('give either --config FILE or --journal FILE');
   if (options.config !== undefined) {
     const config = loadConfig(options.config, env);
     const path = journalPathOf(config.paths.state);
     if (!existsSync(path)) throw new InputError(`no journal at ${path} (paths.state in ${options.config}): this gate has not run yet`);
-    return Journal.open(path, config.gate.gateId, config.gate.site ?? '');
+    const owner = stateOwner(config.paths.state);
+    return { journal: asOwner(owner, () => Journal.open(path, config.gate.gateId, config.gate.site ?? '')), owner };
   }
   const gate = journalGate(options.journal!);
   if (gate === undefined) throw new InputError(`no journal at ${options.journal}`);
-  return Journal.open(options.journal!, gate, '');
+  return { journal: Journal.open(options.journal!, gate, ''), owner: undefined };
 }
 
 function parseSince(since: string | undefined): string {
@@ -69,7 +76,7 @@ export function exportTaps(options: ExportOptions): number {
   if (!(FORMATS as readonly string[]).includes(options.format)) throw new InputError(`--format: one of ${FORMATS.join(', ')} (got ${JSON.stringify(options.format)})`);
   const since = parseSince(options.since);
   const afterSeq = parseAfterSeq(options.afterSeq);
-  const journal = openJournal(options);
+  const { journal, owner } = openJournal(options);
   try {
     const from = Math.max(afterSeq, options.undelivered ? journal.deliveredSeq() : 0);
     const sink = lineSink(options.out);
@@ -82,6 +89,6 @@ export function exportTaps(options: ExportOptions): number {
     sink.finish();
     return count;
   } finally {
-    journal.close();
+    asOwner(owner, () => journal.close());
   }
 }

@@ -2,16 +2,18 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCapkFile, loadTokenKey } from '../src/app/bankCardFiles.js';
+import type { DriverRegistry } from '../src/app/boardBuilder.js';
 import { configSchema } from '../src/app/config.js';
 import { writeCheckedConfig } from './configFile.js';
 import { InputError, parseWith } from '../src/app/settingsSchema.js';
 import { gateFiles, type GateFiles } from './gateFiles.js';
 import { journalGate } from './journalOwner.js';
 import { readInputJson, readInputText } from '../src/app/inputFile.js';
+import { answerChecks, readDevices } from './answerChecks.js';
 import { makeCsr, makeDeviceKey } from './deviceKey.js';
 import { makeDirectory, writeWhole } from './privateFile.js';
-import type { ProvisionAnswers } from './provisionAnswers.js';
-import { asOwner, giveTo, ownerOf, serviceOwner } from './serviceUser.js';
+import { checkAnswers, type AnswerChecks, type ProvisionAnswers } from './provisionAnswers.js';
+import { asOwner, giveTo, ownerOf, serviceOwner, type Owner } from './serviceUser.js';
 import { trustWithFleetKey } from './trustMerge.js';
 
 export interface ProvisionPlace {
@@ -28,25 +30,6 @@ export interface ProvisionPlace {
   allowPlainBroker: boolean;
   /** Bank cards: the CA public key file and the fleet's card token key to install; both or neither. */
   bank?: { capk: string | undefined; tokenKey: string | undefined };
-}
-
-/** The simulated lane of `sim/liveDrivers.ts`: codes as text lines on standard input. */
-const SIM_DEVICES = {
-  readers: [],
-  scanners: [{ driver: 'sim', input: '-' }],
-  barrier: { driver: 'sim' },
-  passage: { driver: 'sim' },
-  indicators: { driver: 'sim' },
-  display: { driver: 'sim' },
-  // A developer's machine has no RTC and may have no NTP: the simulated lane trusts its wall clock.
-  clock: { driver: 'sim' },
-};
-
-function readDevices(answer: string): unknown {
-  if (answer === 'sim') return SIM_DEVICES;
-  const document = readInputJson(answer, 'devices file');
-  parseWith(configSchema.shape.devices, document, answer);
-  return document;
 }
 
 export function readCertificateFile(path: string, what: string): { text: string; certificate: X509Certificate } {
@@ -72,26 +55,19 @@ function bankCardFiles(bank: ProvisionPlace['bank'], configDir: string): { capkP
   };
 }
 
-/** A provisioned gate is not replaced by accident: its journal may hold taps not yet delivered. */
-function refuseOverwrite(files: GateFiles, gateId: string, force: boolean): void {
-  if (existsSync(files.config) && !force) {
-    let held = '';
-    try {
-      const old = readInputJson(files.config, 'config') as { gate?: { id?: unknown; site?: unknown } };
-      held = ` as gate ${String(old.gate?.id)} of site ${String(old.gate?.site)}`;
-    } catch {
-      held = '';
-    }
-    throw new InputError(
-      `${files.config} exists: this board is already provisioned${held}. To provision it again (a new device key, so the certificate must be signed again) run the same command with --force`,
-    );
+/** A provisioned gate is not replaced by accident: said before a single question is asked. */
+function refuseProvisioned(files: GateFiles, force: boolean): void {
+  if (!existsSync(files.config) || force) return;
+  let held = '';
+  try {
+    const old = readInputJson(files.config, 'config') as { gate?: { id?: unknown; site?: unknown } };
+    held = ` as gate ${String(old.gate?.id)} of site ${String(old.gate?.site)}`;
+  } catch {
+    held = '';
   }
-  const owner = existingJournalGate(files);
-  if (owner !== undefined && owner !== gateId) {
-    throw new InputError(
-      `${files.journal} belongs to gate ${owner}, not ${gateId}: export its undelivered taps (citygate journal export --journal ${files.journal} --undelivered --format json --out FILE) and move the journal aside first`,
-    );
-  }
+  throw new InputError(
+    `${files.config} exists: this board is already provisioned${held}. To provision it again (a new device key, so the certificate must be signed again) run the same command with --force`,
+  );
 }
 
 /**
@@ -113,20 +89,42 @@ function existingJournalGate(files: GateFiles): string | undefined {
   return asOwner(ownerOf(files.stateDir), () => journalGate(files.journal));
 }
 
+/** Where and how a board is provisioned, checked before a single question is asked; and the checks of the answers. */
+export interface ProvisionPlan {
+  place: ProvisionPlace;
+  files: GateFiles;
+  bank: ReturnType<typeof bankCardFiles>;
+  ca: string | undefined;
+  owner: Owner | undefined;
+  registry: DriverRegistry;
+  checks: AnswerChecks;
+}
+
+/**
+ * Everything that comes from flags only (the board not provisioned yet
+ * unless --force, the service's account, the bank-card files, the CA) is
+ * checked here, before any question: a technician never answers every
+ * prompt to be refused for something no answer can mend.
+ */
+export function planProvision(place: ProvisionPlace, registry: DriverRegistry): ProvisionPlan {
+  const files = gateFiles(place.configDir ?? join(place.root, 'etc', 'citygate'), place.stateDir ?? join(place.root, 'var', 'lib', 'citygate'));
+  refuseProvisioned(files, place.force);
+  const owner = serviceOwner(place.user);
+  const bank = bankCardFiles(place.bank, files.configDir);
+  const ca = place.ca ? readCertificateFile(place.ca, 'CA certificate').text : undefined;
+  const checks = answerChecks({ allowPlainBroker: place.allowPlainBroker, registry, journalGate: () => existingJournalGate(files), journalPath: files.journal });
+  return { place, files, bank, ca, owner, registry, checks };
+}
+
 export interface Provisioned {
   files: GateFiles;
   caInstalled: boolean;
 }
 
-export function provision(answers: ProvisionAnswers, place: ProvisionPlace): Provisioned {
-  const files = gateFiles(place.configDir ?? join(place.root, 'etc', 'citygate'), place.stateDir ?? join(place.root, 'var', 'lib', 'citygate'));
-  refuseOverwrite(files, answers.gateId, place.force);
-
-  // Every input is read and checked before anything is written.
-  if (!place.allowPlainBroker && /^(mqtt|ws):/.test(answers.broker)) {
-    throw new InputError(`--broker ${answers.broker}: the fleet broker is reached over TLS with the device certificate (mqtts:// or wss://); --allow-plain-broker is for a lab broker only`);
-  }
-  const bank = bankCardFiles(place.bank, files.configDir);
+/** Write the gate's files: every answer and then the whole config are checked before anything is written. */
+export function provision(answers: ProvisionAnswers, plan: ProvisionPlan): Provisioned {
+  checkAnswers(answers, plan.checks);
+  const { files, bank, ca, owner } = plan;
   const gate = {
     id: answers.gateId,
     site: answers.site,
@@ -138,14 +136,14 @@ export function provision(answers: ProvisionAnswers, place: ProvisionPlace): Pro
   const config = {
     gate,
     paths: { state: files.stateDir, trust: files.trust, ...(bank ? { capk: bank.capkPath, tokenKey: bank.tokenKeyPath } : {}) },
-    sync: { broker: answers.broker, tls: { key: files.deviceKey, ...(place.ca ? { ca: files.brokerCa } : {}) } },
-    devices: readDevices(answers.devices),
+    sync: { broker: answers.broker, tls: { key: files.deviceKey, ...(ca ? { ca: files.brokerCa } : {}) } },
+    devices: readDevices(answers.devices, plan.registry),
     log: { level: 'info' },
+    // Written out, so that a second gate on one host shows which setting to change.
+    metrics: configSchema.shape.metrics.parse(undefined),
   };
   parseWith(configSchema, config, '--gate-id/--site/--zone/--mode/--broker');
   const trust = trustWithFleetKey(answers.trust, answers.fleetKey);
-  const ca = place.ca ? readCertificateFile(place.ca, 'CA certificate').text : undefined;
-  const owner = serviceOwner(place.user);
 
   mkdirSync(files.configDir, { recursive: true, mode: 0o755 });
   // Parents as the system has them; the state itself is the service's alone (StateDirectoryMode=0750), never a link.

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { Board } from '../hal/board.js';
@@ -12,10 +13,18 @@ import { dateText } from '../src/core/credentials/emv/cardDate.js';
 import { DENY_LIST_FILE, DenyListStore } from '../src/core/denylist/denyListStore.js';
 import { Journal } from '../src/core/journal.js';
 import { silentLog } from '../src/core/log.js';
+import { explainBrokerError } from '../src/core/sync/brokerProblem.js';
+import { redactUrl } from '../src/core/sync/brokerUrl.js';
 import { journalPathOf } from './gateFiles.js';
+import { psamCheck } from './psamCheck.js';
+import { accountName } from '../src/app/accountName.js';
+import { asOwner, stateOwner } from './serviceUser.js';
+import { foreignStateFiles } from './stateFiles.js';
+import { CERT_RENEW_DAYS } from '../src/app/deviceCertificate.js';
 import { gateStatus } from './status.js';
 
-export type CheckResult = 'pass' | 'fail' | 'skip';
+/** `warn`: to act on soon, but the gate serves (exit 0); `fail`: it must not be put in service (exit 1). */
+export type CheckResult = 'pass' | 'warn' | 'fail' | 'skip';
 
 export interface Check {
   name: string;
@@ -34,34 +43,87 @@ export interface SelftestOptions {
 }
 
 const pass = (name: string, detail: string): Check => ({ name, result: 'pass', detail });
+const warn = (name: string, detail: string): Check => ({ name, result: 'warn', detail });
 const fail = (name: string, detail: string): Check => ({ name, result: 'fail', detail });
 const skip = (name: string, detail: string): Check => ({ name, result: 'skip', detail });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The running service holds the deny-list store; devices are then its, not ours to open. */
+/**
+ * The running service holds the deny-list store; devices are then its, not
+ * ours to open. Root opens the store as the service (as every state file
+ * here), so that what SQLite makes there stays the service's.
+ */
 function serviceCheck(config: GateConfig): Check {
   const dir = join(config.paths.state, 'denylist');
   if (!existsSync(join(dir, DENY_LIST_FILE))) return pass('service', 'not running (no deny-list store yet)');
   try {
-    DenyListStore.open(dir).close();
+    asOwner(stateOwner(config.paths.state), () => DenyListStore.open(dir).close());
     return pass('service', 'not running: devices are free to check');
   } catch (error) {
     return fail('service', `${(error as Error).message}: stop it first (systemctl stop citygate) so that the devices can be checked`);
   }
 }
 
+/** Every file in the state directory is the service's: one a root-run tool left as root's stops the gate. */
+function stateFilesCheck(config: GateConfig): Check {
+  const dir = config.paths.state;
+  if (!existsSync(dir)) return fail('state files', `no state directory ${dir}: run "citygate provision" first`);
+  const foreign = foreignStateFiles(dir);
+  return foreign ? fail('state files', foreign) : pass('state files', `every file in ${dir} is ${ownerName(dir)}'s`);
+}
+
+function ownerName(dir: string): string {
+  return accountName(statSync(dir).uid);
+}
+
+/**
+ * The journal as the gate will use it, written as the service. A journal not
+ * made yet is left to the gate's first start: the state directory must then
+ * be writable by the service.
+ */
 function journalCheck(config: GateConfig): Check {
-  const path = journalPathOf(config.paths.state);
-  try {
-    const journal = Journal.open(path, config.gate.gateId, config.gate.site ?? '');
-    try {
-      journal.setMetaValue('selftest_at', new Date().toISOString());
-      return pass('journal', `writable: ${path}, last seq ${journal.lastTapSeq()}, backlog ${journal.backlog()}`);
-    } finally {
-      journal.close();
+  const dir = config.paths.state;
+  const path = journalPathOf(dir);
+  return asOwner(stateOwner(dir), () => {
+    if (!existsSync(path)) {
+      try {
+        accessSync(dir, constants.W_OK | constants.X_OK);
+        return pass('journal', `none yet: the gate makes ${path} at its first start (${dir} is writable by ${ownerName(dir)})`);
+      } catch (error) {
+        return fail('journal', `none yet, and the gate cannot make ${path}: ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
     }
+    try {
+      const journal = Journal.open(path, config.gate.gateId, config.gate.site ?? '');
+      try {
+        journal.setMetaValue('selftest_at', new Date().toISOString());
+        return pass('journal', `writable: ${path}, last seq ${journal.lastTapSeq()}, backlog ${journal.backlog()}`);
+      } finally {
+        journal.close();
+      }
+    } catch (error) {
+      return fail('journal', `${path}: ${(error as Error).message}`);
+    }
+  });
+}
+
+/** The metrics port must be free for the gate to start: a second gate on one host needs its own. */
+async function metricsCheck(config: GateConfig): Promise<Check> {
+  const { host, port } = config.metrics;
+  if (port === 0) return pass('metrics', `${host}: any free port (logged at start)`);
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, resolve);
+    });
+    return pass('metrics', `${host}:${port} is free`);
   } catch (error) {
-    return fail('journal', `${path}: ${(error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'is in use by another gate or program on this host' : `cannot be listened on (${code ?? (error as Error).message})`;
+    return fail('metrics', `${host}:${port} ${why}: set another metrics.port in the config (0 takes any free port)`);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
   }
 }
 
@@ -156,9 +218,12 @@ async function brokerCheck(config: GateConfig, options: SelftestOptions): Promis
       }),
     ]);
     await client.endAsync();
-    return pass('broker', `${sync.broker} accepted the connection${sync.tls?.cert ? ' with the device certificate' : ''}`);
+    return pass('broker', `${redactUrl(sync.broker)} accepted the connection${sync.tls?.cert ? ' with the device certificate' : ''}`);
   } catch (error) {
-    return fail('broker', `${sync.broker}: ${(error as Error).message}`);
+    // In the words the gate's own link uses (a TLS refusal explained, not OpenSSL's text).
+    const code = (error as NodeJS.ErrnoException).code;
+    const text = code === 'ENOENT' || code === 'EACCES' ? (error as Error).message : explainBrokerError(error, sync.broker, { files: sync.tls ?? {} }, Date.now()).text;
+    return fail('broker', `${redactUrl(sync.broker)}: ${text}`);
   }
 }
 
@@ -168,25 +233,32 @@ async function brokerCheck(config: GateConfig, options: SelftestOptions): Promis
  * broker. A device check opens the device, so the service must be stopped.
  */
 export async function selftest(configPath: string, registry: DriverRegistry, options: SelftestOptions): Promise<Check[]> {
+  // The config and every device entry checked as status and run check them, before anything is touched.
+  const status = gateStatus(configPath, new Date(), registry);
   const config = loadConfig(configPath);
-  const status = gateStatus(configPath);
   const checks: Check[] = [];
   checks.push(status.problems.some((p) => p.startsWith('disk')) ? fail('disk', status.problems.find((p) => p.startsWith('disk'))!) : pass('disk', `${Math.floor(status.disk.freeBytes / 1048576)} MiB free in ${status.disk.path}`));
   const trustProblem = status.problems.find((p) => p.startsWith('trust'));
   checks.push(trustProblem ? fail('trust list', trustProblem) : pass('trust list', `${config.paths.trust}`));
   const certificateProblem = status.problems.find((p) => p.startsWith('certificate'));
+  const certificateWarning = status.warnings.find((p) => p.startsWith('certificate'));
   if (certificateProblem) checks.push(fail('certificate', certificateProblem));
+  else if (certificateWarning) checks.push(warn('certificate', `${certificateWarning} (warned within ${CERT_RENEW_DAYS} days of its end)`));
   else if ('subject' in status.certificate) checks.push(pass('certificate', `${status.certificate.subject}, valid to ${status.certificate.validTo}`));
   const bank = bankCardCheck(config);
   if (bank) checks.push(bank);
   const service = serviceCheck(config);
   checks.push(service);
   if (service.result === 'fail') return checks;
+  checks.push(stateFilesCheck(config));
   checks.push(journalCheck(config));
+  checks.push(await metricsCheck(config));
   try {
     const { board, problems, health } = await buildBoard(config, registry, silentLog, configPath);
     for (const problem of problems) checks.push(fail(problem.device, problem.detail));
     checks.push(...(await deviceChecks(board, health, options)));
+    const psam = await psamCheck(config, board.sam, options.settleMs);
+    if (psam) checks.push(psam);
   } catch (error) {
     if (!(error instanceof DeviceStartError)) throw error;
     checks.push(fail('devices', error.message));
@@ -199,6 +271,8 @@ export function selftestTable(checks: readonly Check[]): string {
   const width = Math.max(...checks.map((c) => c.name.length));
   const lines = checks.map((c) => `${c.result.toUpperCase().padEnd(4)}  ${c.name.padEnd(width)}  ${c.detail}`);
   const failed = checks.filter((c) => c.result === 'fail').length;
-  lines.push(failed === 0 ? 'selftest passed' : `selftest failed: ${failed} check(s)`);
+  const warned = checks.filter((c) => c.result === 'warn').length;
+  const warnings = warned === 0 ? '' : ` with ${warned} warning(s)`;
+  lines.push(failed === 0 ? `selftest passed${warnings}` : `selftest failed: ${failed} check(s)`);
   return `${lines.join('\n')}\n`;
 }

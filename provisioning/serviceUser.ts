@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, fchownSync, fstatSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchownSync, fstatSync, statSync } from 'node:fs';
 import { InputError } from '../src/app/settingsSchema.js';
 import { openNoFollow } from './privateFile.js';
 
@@ -61,6 +61,15 @@ export function ownerOf(dir: string): Owner | undefined {
   }
   if (!stat.isDirectory()) throw new InputError(`${dir} is not a directory`);
   return stat.uid === 0 ? undefined : { uid: stat.uid, gid: stat.gid };
+}
+
+/**
+ * As {@link ownerOf} for a state directory that may not be made yet: a
+ * directory that does not exist has no owner to act as.
+ */
+export function stateOwner(dir: string): Owner | undefined {
+  if (process.getuid?.() !== 0 || !existsSync(dir)) return undefined;
+  return ownerOf(dir);
 }
 
 /**

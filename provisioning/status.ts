@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { checkDevices, type DriverRegistry } from '../src/app/boardBuilder.js';
 import { loadConfig, type GateConfig } from '../src/app/config.js';
 import { loadRevocationFile, REVOCATIONS_FILE } from '../src/app/revocationFile.js';
 import { loadTrustFile } from '../src/app/trustFile.js';
@@ -10,10 +11,12 @@ import { Journal } from '../src/core/journal.js';
 import { readDeviceKey } from './deviceKey.js';
 import { journalPathOf } from './gateFiles.js';
 import { readInputJson } from '../src/app/inputFile.js';
+import { asOwner, stateOwner } from './serviceUser.js';
+import { foreignStateFiles } from './stateFiles.js';
+import { CERT_RENEW_DAYS } from '../src/app/deviceCertificate.js';
 
 /** Below this much free space in the state directory, the journal and deny lists are at risk. */
 const LOW_DISK_BYTES = 200 * 1024 * 1024;
-const CERT_RENEW_DAYS = 30;
 
 export interface KeyStatus {
   kid: string;
@@ -37,6 +40,8 @@ export interface GateStatus {
   broker: string | null;
   /** Everything above that needs a technician's action; empty when the gate is fit to serve. */
   problems: string[];
+  /** To act on soon, while the gate still serves (a certificate near its end). */
+  warnings: string[];
 }
 
 function keyStatus(jwk: { kid: string; alg: string; nbf?: number | undefined; exp?: number | undefined }, nowSec: number): KeyStatus {
@@ -97,7 +102,7 @@ function revocationStatus(stateDir: string, problems: string[]): GateStatus['rev
   }
 }
 
-function certificateStatus(config: GateConfig, now: Date, problems: string[]): GateStatus['certificate'] {
+function certificateStatus(config: GateConfig, now: Date, problems: string[], warnings: string[]): GateStatus['certificate'] {
   const tls = config.sync?.tls;
   if (!config.sync) return { note: 'no fleet sync configured' };
   if (!tls?.cert) {
@@ -109,8 +114,11 @@ function certificateStatus(config: GateConfig, now: Date, problems: string[]): G
     const matchesKey = tls.key ? certificate.checkPrivateKey(readDeviceKey(tls.key)) : false;
     if (!matchesKey) problems.push(`certificate: ${tls.cert} is not for the device key ${tls.key ?? '(none configured)'}`);
     const validTo = new Date(certificate.validTo);
-    if (validTo <= now) problems.push(`certificate: expired on ${validTo.toISOString()}`);
-    else if (validTo.getTime() - now.getTime() < CERT_RENEW_DAYS * 86_400_000) problems.push(`certificate: expires on ${validTo.toISOString()}: have it renewed`);
+    const validFrom = new Date(certificate.validFrom);
+    const days = Math.floor((validTo.getTime() - now.getTime()) / 86_400_000);
+    if (validTo <= now) problems.push(`certificate: expired on ${validTo.toISOString()}: have it signed again (or check the clock: date -u)`);
+    else if (validFrom > now) problems.push(`certificate: not valid before ${validFrom.toISOString()}: check the clock (date -u)`);
+    else if (days < CERT_RENEW_DAYS) warnings.push(`certificate: expires on ${validTo.toISOString()}, in ${days} day(s): have it renewed`);
     return { path: tls.cert, subject: certificate.subject, validTo: validTo.toISOString(), matchesKey };
   } catch (error) {
     problems.push(`certificate: ${(error as Error).message}`);
@@ -137,10 +145,17 @@ function denyListStatus(stateDir: string): GateStatus['denyList'] {
   }
 }
 
-/** Read a gate's state from its config and files. A config that does not load is an InputError (exit 2). */
-export function gateStatus(configPath: string, now = new Date()): GateStatus {
+/**
+ * Read a gate's state from its config and files. A config that does not load
+ * is an InputError (exit 2); with the driver registry, so is a device entry
+ * its driver refuses, as run and selftest refuse it. Root reads the state as
+ * the service, so that whatever SQLite makes there (WAL files) is the service's.
+ */
+export function gateStatus(configPath: string, now = new Date(), registry?: DriverRegistry): GateStatus {
   const config = loadConfig(configPath);
+  if (registry) checkDevices(config.devices, registry, configPath);
   const problems: string[] = [];
+  const warnings: string[] = [];
   const stateDir = config.paths.state;
   let disk: GateStatus['disk'] = { path: stateDir, freeBytes: 0, totalBytes: 0 };
   try {
@@ -150,18 +165,23 @@ export function gateStatus(configPath: string, now = new Date()): GateStatus {
   } catch (error) {
     problems.push(`state directory ${stateDir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  const journal = journalStatus(config, problems);
+  const foreign = foreignStateFiles(stateDir);
+  if (foreign) problems.push(`state directory: ${foreign}`);
+  const owner = stateOwner(stateDir);
+  const journal = asOwner(owner, () => journalStatus(config, problems));
+  const denyList = asOwner(owner, () => denyListStatus(stateDir));
   const nowSec = Math.floor(now.getTime() / 1000);
   return {
     config: configPath,
     gate: { id: config.gate.gateId, site: config.gate.site, zone: config.gate.zone, mode: config.gate.mode },
     journal,
     disk,
-    denyList: denyListStatus(stateDir),
+    denyList,
     trust: trustStatus(config.paths.trust, nowSec, problems),
     revocations: revocationStatus(stateDir, problems),
-    certificate: certificateStatus(config, now, problems),
+    certificate: certificateStatus(config, now, problems, warnings),
     broker: config.sync?.broker ?? null,
     problems,
+    warnings,
   };
 }

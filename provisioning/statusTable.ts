@@ -46,8 +46,10 @@ export function statusTable(status: GateStatus): string {
   if ('note' in c) rows.push(['certificate', c.note]);
   else rows.push(['certificate', `${c.subject.replaceAll('\n', ', ')} until ${c.validTo}${c.matchesKey ? '' : ' (NOT the device key)'}`]);
   rows.push(['problems', status.problems.length === 0 ? 'none' : String(status.problems.length)]);
+  if (status.warnings.length > 0) rows.push(['warnings', String(status.warnings.length)]);
   const width = Math.max(...rows.map(([name]) => name.length));
   const lines = rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`);
   for (const problem of status.problems) lines.push(`  ! ${problem}`);
+  for (const warning of status.warnings) lines.push(`  ~ ${warning}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { CONTRACT_REASONS, GATE_REASONS } from '../src/core/reasons.js';
 import { MODES } from '../src/core/settings.js';
+import type { PurseTapData } from '../src/core/credentials/tunion/purseData.js';
 import type { Tap } from '../src/core/tap.js';
 
 /** The fields of a tap (DESIGN.md §4), in the order they are written. */
-export const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place', 'emv'] as const satisfies readonly (keyof Tap)[];
+export const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place', 'emv', 'purse'] as const satisfies readonly (keyof Tap)[];
 
-export const TAP_KINDS = ['card', 'code', 'uid', 'emv'] as const;
+export const TAP_KINDS = ['card', 'code', 'uid', 'emv', 'tunion'] as const;
 
 const hex = z.string().regex(/^([0-9A-F]{2})*$/, 'upper-case hex');
 
@@ -52,6 +53,12 @@ export const tapRecordSchema = z.strictObject({
   place: z.strictObject({ route: z.string().optional(), stop: z.string().optional(), station: z.string().optional() }).nullable().default(null),
   // Exports from before bank cards have none.
   emv: emvTapSchema.nullable().default(null),
+  // A T-Union purse tap's purchase (src/core/credentials/tunion/purseData.ts); other taps have none.
+  purse: z
+    .looseObject({ card: z.string().regex(/^\d{20}$/), state: z.enum(['debited', 'completed', 'pending', 'none']) })
+    .nullable()
+    .optional()
+    .transform((purse) => purse as PurseTapData | null | undefined),
 });
 
 function csvCell(value: unknown): string {

@@ -20,8 +20,16 @@ for (const ch of messages) {
   if (cp > 0x7e) wanted.add(cp);
 }
 
+let hex;
+try {
+  hex = readFileSync(hexPath, 'utf8');
+} catch (error) {
+  console.error(`make-glyphs: cannot read ${hexPath} (${error.code ?? error.message}). It comes from the Debian package \`unifont\`: sudo apt-get install unifont (or give the path of a unifont.hex as the first argument).`);
+  process.exit(2);
+}
+
 const glyphs = {};
-for (const line of readFileSync(hexPath, 'utf8').split('\n')) {
+for (const line of hex.split('\n')) {
   const [code, bits] = line.split(':');
   if (!code || !bits) continue;
   const cp = parseInt(code, 16);

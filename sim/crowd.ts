@@ -1,5 +1,5 @@
 import type { Category } from '../src/core/credentials/credential.js';
-import { BANK_CARD_ISSUER, CARD_FAULTS, CODE_FAULTS, type Expectation, type Fault, type Scenario, type ScenarioPassenger } from './scenario.js';
+import { CARD_FAULTS, CODE_FAULTS, type Expectation, type Fault, type Scenario, type ScenarioPassenger } from './scenario.js';
 import { seededRandom } from './seededRandom.js';
 
 /** What each fault must be refused with: the crowd's expectations, stated independently of the gate. */
@@ -17,6 +17,8 @@ export const FAULT_REASON: Record<Fault, Expectation> = {
   tampered: 'bad-signature',
   'foreign-scheme': 'card-not-supported',
   revoked: 'certificate-revoked',
+  // A purse card pulled as it answers DEBIT: paid, but the gate never heard; nobody passes until it comes back.
+  torn: 'purchase-pending',
 };
 
 const CATEGORY_MIX: [Category, number][] = [
@@ -42,9 +44,9 @@ export function crowdOf(scenario: Scenario, firstAt: number): ScenarioPassenger[
     for (const [c, share] of CATEGORY_MIX) if ((r -= share) < 0) return c;
     return 'adult';
   };
-  // The crowd carries CG cards: deny-listed bank cards are the file's own passengers.
+  // The crowd carries CG cards of the scenario's issuers: deny-listed bank cards and transport accounts are the file's own passengers.
   const denied = Object.entries(scenario.denyList)
-    .filter(([issuer]) => issuer !== BANK_CARD_ISSUER || scenario.issuers.some((i) => i.id === issuer))
+    .filter(([issuer]) => scenario.issuers.some((i) => i.id === issuer))
     .flatMap(([issuer, ids]) => ids.filter((id) => !id.startsWith('cti:')).map((id) => ({ issuer, id })));
   const issuers = scenario.issuers.map((i) => i.id);
   const passengers: ScenarioPassenger[] = [];

@@ -83,6 +83,11 @@ export class SimCodeScanner implements CodeScanner {
   scan(text: string): void {
     this.listener?.({ type: 'code', text });
   }
+
+  /** A binary code (a transport QR code), as a module in raw or hex output passes it. */
+  scanBytes(bytes: Uint8Array): void {
+    this.listener?.({ type: 'binary', bytes });
+  }
 }
 
 export interface BarrierAction {

@@ -1,69 +1,74 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/*
- * A test fleet CA and the certificates it signs, made with openssl (as fleet
- * ops would): device certificates with CN = gate id for the gates, a server
- * certificate for the broker. Never for a real fleet.
- */
-
-export interface IssuedCertificate {
-  certPath: string;
-  keyPath: string;
+/** A certificate and its key, as PEM files. */
+export interface PemPair {
   cert: string;
   key: string;
 }
 
 function openssl(args: string[]): void {
-  execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const done = spawnSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (done.status !== 0) throw new Error(`openssl ${args[0]} failed: ${done.stderr}`);
 }
 
+/** `openssl ca` dates: YYYYMMDDHHMMSSZ. */
+function caDate(date: Date): string {
+  return `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+}
+
+/**
+ * A fleet CA made with the openssl command line, as fleet ops would: it signs
+ * the broker's certificate and gates' client certificates, with any validity
+ * (an expired one, one not valid yet), which `openssl x509 -days` cannot give.
+ */
 export class TestFleetCa {
-  readonly certPath: string;
-  private readonly keyPath: string;
+  readonly ca: PemPair;
+  private serial = 0;
 
-  constructor(
-    private readonly dir: string,
-    readonly name = 'test-fleet-ca',
-  ) {
-    this.certPath = join(dir, `${name}.pem`);
-    this.keyPath = join(dir, `${name}.key`);
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', this.keyPath, '-out', this.certPath, '-subj', `/CN=${name}`, '-days', '365']);
+  private constructor(private readonly dir: string) {
+    this.ca = { cert: join(dir, 'ca.pem'), key: join(dir, 'ca.key') };
   }
 
-  get cert(): string {
-    return readFileSync(this.certPath, 'utf8');
+  static make(dir: string, name = 'fleet-ca'): TestFleetCa {
+    mkdirSync(join(dir, 'issued'), { recursive: true });
+    const made = new TestFleetCa(dir);
+    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', made.ca.key, '-out', made.ca.cert, '-subj', `/CN=${name}`, '-days', '365']);
+    writeFileSync(join(dir, 'index.txt'), '');
+    writeFileSync(
+      join(dir, 'ca.cnf'),
+      ['[ca]', 'default_ca = fleet', '[fleet]', `database = ${join(dir, 'index.txt')}`, `new_certs_dir = ${join(dir, 'issued')}`, `serial = ${join(dir, 'serial')}`, 'default_md = sha256', 'policy = any', 'unique_subject = no', 'copy_extensions = none', '[any]', 'commonName = supplied', ''].join('\n'),
+    );
+    return made;
   }
 
-  /** A gate's client certificate (CN = gate id, extendedKeyUsage clientAuth), valid from `startDays` ago (negative: in the future) for `days`. */
-  device(gateId: string, options: { days?: number; startDays?: number } = {}): IssuedCertificate {
-    return this.issue(gateId, 'extendedKeyUsage=clientAuth\n', options);
+  /** The broker's certificate, for an IP address or host name; `serverAuth` marks it for servers only (extendedKeyUsage). */
+  broker(host = '127.0.0.1', validity?: { from: Date; to: Date }, options: { serverAuth?: boolean } = {}): PemPair {
+    const isIp = /^[0-9.]+$/.test(host);
+    return this.issue('broker', host, validity, `subjectAltName=${isIp ? 'IP' : 'DNS'}:${host}${options.serverAuth ? '\nextendedKeyUsage=serverAuth' : ''}`);
   }
 
-  /** The broker's server certificate for 127.0.0.1 (extendedKeyUsage serverAuth). */
-  server(): IssuedCertificate {
-    return this.issue('127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n', {});
+  /** A gate's client certificate (CN = gate id); `clientAuth` marks it for clients only (extendedKeyUsage). */
+  device(gateId: string, validity?: { from: Date; to: Date }, options: { clientAuth?: boolean } = {}): PemPair {
+    return this.issue(`device-${gateId}`, gateId, validity, options.clientAuth ? 'extendedKeyUsage=clientAuth' : undefined);
   }
 
-  private issue(cn: string, extensions: string, options: { days?: number; startDays?: number }): IssuedCertificate {
-    const base = join(this.dir, cn.replace(/[^A-Za-z0-9.-]/g, '_'));
-    const keyPath = `${base}.key`;
-    const certPath = `${base}.pem`;
-    writeFileSync(`${base}.ext`, extensions);
-    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyPath, '-out', `${base}.csr`, '-subj', `/CN=${cn}`]);
-    // `openssl ca` is the only CLI that sets an arbitrary start date; x509 -req with -days is enough for current certificates.
-    const startDays = options.startDays ?? 0;
-    const days = options.days ?? 365;
-    if (startDays === 0) {
-      openssl(['x509', '-req', '-in', `${base}.csr`, '-CA', this.certPath, '-CAkey', this.keyPath, '-out', certPath, '-days', String(days), '-extfile', `${base}.ext`]);
-    } else {
-      const date = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
-      writeFileSync(join(this.dir, 'index.txt'), '');
-      writeFileSync(join(this.dir, 'ca.cnf'), `[ca]\ndefault_ca=test\n[test]\ndatabase=${join(this.dir, 'index.txt')}\nnew_certs_dir=${this.dir}\nserial=${join(this.dir, 'serial')}\ndefault_md=sha256\npolicy=any\nunique_subject=no\n[any]\ncommonName=supplied\n`);
-      writeFileSync(join(this.dir, 'serial'), '1000\n');
-      openssl(['ca', '-batch', '-config', join(this.dir, 'ca.cnf'), '-cert', this.certPath, '-keyfile', this.keyPath, '-in', `${base}.csr`, '-out', certPath, '-startdate', date(-startDays), '-enddate', date(-startDays + days), '-extfile', `${base}.ext`, '-notext']);
+  private issue(name: string, cn: string, validity: { from: Date; to: Date } | undefined, extension?: string): PemPair {
+    const number = ++this.serial;
+    const pair = { cert: join(this.dir, `${name}-${number}.pem`), key: join(this.dir, `${name}-${number}.key`) };
+    const csr = join(this.dir, `${name}-${number}.csr`);
+    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', pair.key, '-out', csr, '-subj', `/CN=${cn}`]);
+    writeFileSync(join(this.dir, 'serial'), `${number.toString(16).padStart(2, '0')}\n`);
+    const from = validity?.from ?? new Date(Date.now() - 3_600_000);
+    const to = validity?.to ?? new Date(Date.now() + 365 * 86_400_000);
+    const args = ['ca', '-batch', '-notext', '-config', join(this.dir, 'ca.cnf'), '-cert', this.ca.cert, '-keyfile', this.ca.key, '-in', csr, '-out', pair.cert, '-startdate', caDate(from), '-enddate', caDate(to)];
+    if (extension) {
+      const extFile = join(this.dir, `${name}-${number}.ext`);
+      writeFileSync(extFile, `${extension}\n`);
+      args.push('-extfile', extFile);
     }
-    return { certPath, keyPath, cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
+    openssl(args);
+    return pair;
   }
 }

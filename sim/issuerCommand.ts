@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseInstant } from '../src/app/checkCommand.js';
@@ -38,13 +38,27 @@ function load(dir: string, id: string): TestIssuer {
   return new TestIssuer(body.id, body.alg, Buffer.from(body.kid, 'base64url'), key);
 }
 
+/** What init writes or trusts: issuer keys, test CA keys (`*.key.json`), the trust list and capk.json. */
+const INIT_FILE = /(\.key\.json|^trust\.json|^capk\.json)$/;
+
+/** Keys are not replaced by accident: codes and cards made with them would no longer check. */
+function refuseExisting(dir: string, force: boolean): void {
+  if (force || !existsSync(dir)) return;
+  const held = readdirSync(dir).filter((name) => INIT_FILE.test(name)).sort();
+  if (held.length > 0) {
+    throw new InputError(`${dir} already holds ${held.join(', ')}: init would replace them (codes and cards made with those keys would no longer check); give another --dir, or --force to replace them`);
+  }
+}
+
 /** `init`: one key per issuer (`id:alg`), and the trust list that trusts them all; and the bank-card test CAs with their capk.json. */
-export function issuerInit(options: { dir: string; issuer: string[] }): void {
-  const issuers = options.issuer.map((spec) => {
+export function issuerInit(options: { dir: string; issuer: string[]; force?: boolean }): void {
+  const specs = options.issuer.map((spec) => {
     const [id, alg = 'ES256'] = spec.split(':');
     if (!id || (alg !== 'ES256' && alg !== 'EdDSA')) throw new InputError(`--issuer ${JSON.stringify(spec)}: expected ID or ID:ES256 or ID:EdDSA`);
-    return new TestIssuer(id, alg);
+    return { id, alg } as const;
   });
+  refuseExisting(options.dir, options.force === true);
+  const issuers = specs.map(({ id, alg }) => new TestIssuer(id, alg));
   mkdirSync(options.dir, { recursive: true });
   for (const issuer of issuers) save(issuer, options.dir);
   const trust = join(options.dir, 'trust.json');

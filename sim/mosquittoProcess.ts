@@ -32,6 +32,8 @@ export interface BrokerTls {
   ca: string;
   cert: string;
   key: string;
+  /** A mosquitto ACL file; its users are the clients' certificate CNs (`use_identity_as_username`). */
+  acl?: string;
 }
 
 /**
@@ -66,6 +68,7 @@ export class Mosquitto {
     if (process.getuid?.() === 0) lines.push('user root');
     // As in the field: TLS, and only clients with a certificate from the fleet's CA get in.
     if (this.tls) lines.push(`cafile ${this.tls.ca}`, `certfile ${this.tls.cert}`, `keyfile ${this.tls.key}`, 'require_certificate true', 'use_identity_as_username true');
+    if (this.tls?.acl) lines.push(`acl_file ${this.tls.acl}`);
     writeFileSync(config, `${lines.join('\n')}\n`);
     const child = spawn('/usr/sbin/mosquitto', ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import type { CardReader, CardReaderEvent } from '../hal/cardReader.js';
 import { PcscCardReader } from '../hal/pcsc/pcscCardReader.js';
 import { assembleGate } from '../src/app/assemble.js';
@@ -10,6 +9,7 @@ import { CATEGORIES } from '../src/core/credentials/credential.js';
 import { TrustStore } from '../src/core/credentials/trustList.js';
 import { MemoryDenyList } from '../src/core/denyList.js';
 import type { Outcome } from '../src/core/gate.js';
+import type { Log } from '../src/core/log.js';
 import { DEFAULT_TIMINGS } from '../src/core/settings.js';
 import { CaKeyStore } from '../src/core/credentials/emv/capk.js';
 import { createSimBoard } from './board.js';
@@ -21,6 +21,8 @@ import { makeTestCa } from './emv/testCa.js';
 import { VirtualBankCard } from './emv/virtualBankCard.js';
 import { TestIssuer, trustListOf } from './issuer.js';
 import { PcscdProcess } from './pcscdProcess.js';
+import { RunCleanup } from './runCleanup.js';
+import { countByReason, simJournal, simLog, writeSummary } from './simOutput.js';
 import { ScriptedCard, VirtualCard, type ApduResponder } from './virtualCard.js';
 import { VpcdCard, type VpcdInsertion } from './vpcdCard.js';
 
@@ -94,11 +96,22 @@ async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
  * passenger and reader), the summary goes to stderr; exit 1 if an outcome
  * differs from what the passenger expects.
  */
-export async function pcscSimCommand(options: { journal?: string } = {}): Promise<number> {
+export async function pcscSimCommand(options: { journal?: string; append?: boolean } = {}): Promise<number> {
+  const journal = options.journal === undefined ? undefined : simJournal(options.journal, options.append ?? false);
+  const cleanup = new RunCleanup();
   const scratch = mkdtempSync(join(tmpdir(), 'citygate-sim-pcsc-'));
-  const journalPath = options.journal ?? join(scratch, 'journal.db');
-  const log = pino({ level: 'warn' }, pino.destination(2));
-  const daemon = await PcscdProcess.start();
+  cleanup.add(() => rmSync(scratch, { recursive: true, force: true }));
+  const journalPath = journal ?? join(scratch, 'journal.db');
+  const log = simLog();
+  // Stopped even when a signal comes while it is still starting.
+  const starting = PcscdProcess.start();
+  cleanup.add(async () => (await starting.catch(() => undefined))?.stop());
+  return cleanup.around(() => runPassengers(starting, { path: journalPath, named: journal }, log, cleanup));
+}
+
+/** The passengers through pcscd, each tap on stdout; the summary, and the exit code. */
+async function runPassengers(starting: Promise<PcscdProcess>, journalFile: { path: string; named: string | undefined }, log: Log, cleanup: RunCleanup): Promise<number> {
+  const daemon = await starting;
   const board = createSimBoard(Date.now());
   const reader = new PcscCardReader({ socket: daemon.socketPath });
   const events: CardReaderEvent[] = [];
@@ -126,43 +139,41 @@ export async function pcscSimCommand(options: { journal?: string } = {}): Promis
     trust: TrustStore.fromDocument(trustListOf([issuer])),
     bank: { capk: bank.capk, tokenKey: randomBytes(32) },
     denyList: new MemoryDenyList(),
-    journalPath,
+    journalPath: journalFile.path,
     log,
   });
+  cleanup.add(() => journal.close());
+  cleanup.add(() => gate.stop());
   const outcomes: Outcome[] = [];
   const slots = daemon.ports.map((port) => new VpcdCard(port));
-  try {
-    gate.onOutcome((outcome) => outcomes.push(outcome));
-    await gate.start();
-    await until('both virtual readers in pcscd', () => (daemon.readerNames.every((name) => reader.readerNames().includes(name)) ? true : undefined));
-
-    let mismatches = 0;
-    const byResult: Record<string, number> = {};
-    for (const p of passengers(issuer, Math.floor(board.clock.now() / 1000), bank)) {
-      const seen = outcomes.length;
-      const removals = events.filter((e) => e.type === 'card-removed').length;
-      const slot = slots[p.reader]!;
-      await slot.insert(p.card, p.insertion);
-      const outcome = await until(`the outcome for "${p.name}"`, () => outcomes[seen]);
-      const got = describe(outcome);
-      byResult[got] = (byResult[got] ?? 0) + 1;
-      if (outcome.type === 'tap') process.stdout.write(`${JSON.stringify({ ...outcome.tap, passenger: p.name, reader: daemon.readerNames[p.reader] })}\n`);
-      if (got !== p.expect) {
-        mismatches++;
-        process.stderr.write(`mismatch: ${p.name}: expected ${p.expect}, got ${got}\n`);
-      }
-      if (got === 'accepted') board.passage.pass();
-      await slot.remove();
-      await until(`"${p.name}" leaving the reader`, () => (events.filter((e) => e.type === 'card-removed').length > removals ? true : undefined));
-    }
-    const health = events.filter((e) => e.type === 'health').map((e) => (e.type === 'health' ? { healthy: e.healthy, detail: e.detail } : undefined));
-    process.stderr.write(`${JSON.stringify({ summary: { readers: daemon.readerNames, taps: outcomes.length, byResult, mismatches, health, journal: options.journal ?? null } })}\n`);
-    return mismatches === 0 ? 0 : 1;
-  } finally {
+  cleanup.add(async () => {
     for (const slot of slots) await slot.remove();
-    await gate.stop();
-    journal.close();
-    await daemon.stop();
-    rmSync(scratch, { recursive: true, force: true });
+  });
+  gate.onOutcome((outcome) => outcomes.push(outcome));
+  await gate.start();
+  await until('both virtual readers in pcscd', () => (daemon.readerNames.every((name) => reader.readerNames().includes(name)) ? true : undefined));
+
+  let mismatches = 0;
+  for (const p of passengers(issuer, Math.floor(board.clock.now() / 1000), bank)) {
+    const seen = outcomes.length;
+    const removals = events.filter((e) => e.type === 'card-removed').length;
+    const slot = slots[p.reader]!;
+    await slot.insert(p.card, p.insertion);
+    const outcome = await until(`the outcome for "${p.name}"`, () => outcomes[seen]);
+    const got = describe(outcome);
+    if (outcome.type === 'tap') process.stdout.write(`${JSON.stringify({ ...outcome.tap, passenger: p.name, reader: daemon.readerNames[p.reader] })}\n`);
+    if (got !== p.expect) {
+      mismatches++;
+      process.stderr.write(`mismatch: ${p.name}: expected ${p.expect}, got ${got}\n`);
+    }
+    if (got === 'accepted') board.passage.pass();
+    await slot.remove();
+    await until(`"${p.name}" leaving the reader`, () => (events.filter((e) => e.type === 'card-removed').length > removals ? true : undefined));
   }
+  const health = events.filter((e) => e.type === 'health').map((e) => (e.type === 'health' ? { healthy: e.healthy, detail: e.detail } : undefined));
+  // Stopped before the summary, so that nothing the stop logs comes after it.
+  await cleanup.run();
+  const taps = outcomes.filter((o) => o.type === 'tap');
+  await writeSummary({ readers: daemon.readerNames, taps: taps.length, accepted: taps.filter((o) => o.tap.result === 'accepted').length, byReason: countByReason(outcomes), mismatches, health, journal: journalFile.named ?? null });
+  return mismatches === 0 ? 0 : 1;
 }

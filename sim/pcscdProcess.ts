@@ -30,6 +30,8 @@ export interface PcscdOptions {
 export class PcscdProcess {
   private child: ChildProcess | undefined;
   private output = '';
+  private partialLine = '';
+  private removals = 0;
   private readonly killOnExit = (): void => {
     this.child?.kill('SIGKILL');
   };
@@ -77,6 +79,15 @@ export class PcscdProcess {
   }
 
   /** What pcscd logged (the last 64 KiB), for a failing test's message. */
+  /**
+   * Cards pcscd has seen leave a reader so far. vpcd's card is present while
+   * its socket is open, and pcscd polls: a card put back before pcscd saw it
+   * go is taken for the same card, unpowered, and its first exchange fails.
+   */
+  get cardRemovals(): number {
+    return this.removals;
+  }
+
   log(): string {
     return this.output;
   }
@@ -120,7 +131,11 @@ export class PcscdProcess {
     this.output = '';
     process.on('exit', this.killOnExit);
     const append = (chunk: Buffer): void => {
-      this.output = (this.output + chunk.toString()).slice(-LOG_KEEP);
+      const text = chunk.toString();
+      this.output = (this.output + text).slice(-LOG_KEEP);
+      const lines = (this.partialLine + text).split('\n');
+      this.partialLine = lines.pop()!;
+      this.removals += lines.filter((line) => line.includes('Card Removed From')).length;
     };
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PROMPTS } from '../hal/speaker.js';
 import { CATEGORIES } from '../src/core/credentials/credential.js';
+import { TRANSPORT_ISSUER } from '../src/core/credentials/transport/transportIssuer.js';
 import { trustListSchema } from '../src/core/credentials/trustList.js';
 import type { Alarm } from '../src/core/gate.js';
 import { CONTRACT_REASONS, GATE_REASONS } from '../src/core/reasons.js';
@@ -28,11 +29,15 @@ export const FAULTS = [
   'tampered',
   'foreign-scheme',
   'revoked',
+  'torn',
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 export const CARD_FAULTS: readonly Fault[] = ['expired', 'not-yet-valid', 'forged', 'unknown-issuer', 'unknown-key', 'cloned', 'removed', 'garbage', 'foreign-card'];
 export const CODE_FAULTS: readonly Fault[] = ['expired', 'not-yet-valid', 'forged', 'unknown-issuer', 'unknown-key', 'stale'];
 export const BANK_CARD_FAULTS: readonly Fault[] = ['cloned', 'tampered', 'expired', 'unknown-key', 'removed', 'foreign-scheme', 'revoked'];
+/** `torn`: pulled away as the card answers DEBIT (it has paid; the gate never heard). */
+export const PURSE_CARD_FAULTS: readonly Fault[] = ['cloned', 'expired', 'removed', 'torn'];
+export const TRANSPORT_FAULTS: readonly Fault[] = ['expired', 'not-yet-valid', 'forged', 'unknown-issuer', 'unknown-key', 'stale', 'tampered', 'garbage'];
 
 const REASON_VALUES = [...CONTRACT_REASONS, ...GATE_REASONS] as const;
 export const EXPECTATIONS = ['accepted', 'repeat', ...REASON_VALUES.filter((r) => r !== 'ok')] as const;
@@ -80,6 +85,26 @@ const bankCardSchema = z.strictObject({
   psn: z.string().regex(/^\d{2}$/, 'a PAN sequence number: two digits').default('01'),
 });
 
+/** A national transport QR code (交通一卡通二维码) from a rider's phone, under the run's test root and issuer (sim/scenarioTransport.ts). */
+const transportSchema = z.strictObject({
+  account: z.string().regex(/^[0-9A-Fa-f]{20}$/, 'an account number: 10 bytes as 20 hex digits'),
+  version: z.enum(['80', '81']).default('80'),
+  category: z.enum(['adult', 'student', 'senior']).default('adult'),
+  /** The single-trip limit the issuer authorised, in fen. */
+  limit: fen.max(0xffffff).default(2_000),
+});
+
+/** A T-Union purse card (sim/tunion): its number, and at its first presentation its balance, card type and purse algorithm. */
+const purseCardSchema = z.strictObject({
+  number: z.string().regex(/^\d{20}$/, 'a T-Union card number: 20 digits'),
+  balance: fen.default(5_000),
+  type: z.string().regex(/^[0-9A-F]{2}$/, 'the card type: two upper-case hex digits (gate.tunion.cardTypes maps it to a category)').default('01'),
+  algorithm: z.enum(['3des', 'sm4']).default('3des'),
+});
+
+/** A transport account in the deny list: its number, 20 hex digits. */
+export const DENIED_ACCOUNT = /^[0-9A-Fa-f]{20}$/;
+
 /** A UID-only access card answers `FF CA 00 00 00` with 4, 7 or 10 bytes (ISO 14443-3). */
 const uidSchema = z
   .string()
@@ -106,6 +131,10 @@ export const passengerSchema = z
     uid: uidSchema.optional(),
     /** A UnionPay QuickPass bank card (the gate is then built with bank keys). */
     bankCard: bankCardSchema.optional(),
+    /** A national transport QR code (the gate's trust list then has the run's transport root). */
+    transport: transportSchema.optional(),
+    /** A T-Union purse card (the gate then takes them, with a virtual PSAM in its SAM slot). */
+    purseCard: purseCardSchema.optional(),
     /** Raw QR text, for malformed input and codes made elsewhere. */
     text: z.string().optional(),
     /** Present again exactly what the named earlier passenger presented. */
@@ -136,8 +165,8 @@ export const passengerSchema = z
     /** Texts the passenger's screen shows after the (first) presentation: each must be part of a line, in Chinese or English. */
     expectShown: z.array(z.string().min(1)).min(1).optional(),
   })
-  .refine((p) => [p.card, p.code, p.uid, p.bankCard, p.text, p.again, p.sneak].filter((x) => x !== undefined).length === 1, {
-    message: 'a passenger has exactly one of card, code, uid, bankCard, text, again, sneak',
+  .refine((p) => [p.card, p.code, p.uid, p.bankCard, p.transport, p.purseCard, p.text, p.again, p.sneak].filter((x) => x !== undefined).length === 1, {
+    message: 'a passenger has exactly one of card, code, uid, bankCard, transport, purseCard, text, again, sneak',
   });
 
 const eventTime = {
@@ -192,7 +221,8 @@ export const scenarioSchema = z
     // Names a passenger refers to must exist, so that a typo fails at load, not mid-run.
     const issuers = new Set(scenario.issuers.map((i) => i.id));
     const allowed = [...issuers].map((id) => JSON.stringify(id)).join(', ');
-    if (issuers.size === 0 && !scenario.trust?.issuers.length) {
+    const transportCodes = scenario.passengers.some((entry) => !('event' in entry) && entry.transport !== undefined);
+    if (issuers.size === 0 && !scenario.trust?.issuers.length && !transportCodes) {
       ctx.addIssue({ code: 'custom', path: ['issuers'], message: 'a scenario needs at least one issuer, in issuers or in trust' });
     }
     scenario.trust?.issuers.forEach((issuer, i) => {
@@ -204,7 +234,12 @@ export const scenarioSchema = z
       ctx.addIssue({ code: 'custom', path: [scenario.issuers.some((i) => i.id === BANK_CARD_ISSUER) ? 'issuers' : 'trust'], message: `"${BANK_CARD_ISSUER}" is the issuer of bank cards: give the test issuer another id` });
     }
     for (const [id, entries] of Object.entries(scenario.denyList)) {
-      if (id === BANK_CARD_ISSUER && !trusted.has(id)) {
+      if (id === TRANSPORT_ISSUER) {
+        if (!transportCodes) ctx.addIssue({ code: 'custom', path: ['denyList', id], message: 'deny-lists transport accounts, but no passenger presents a transport code' });
+        entries.forEach((entry, j) => {
+          if (!DENIED_ACCOUNT.test(entry)) ctx.addIssue({ code: 'custom', path: ['denyList', id, j], message: 'a transport account number: 20 hex digits' });
+        });
+      } else if (id === BANK_CARD_ISSUER && !trusted.has(id)) {
         if (!bankCards) ctx.addIssue({ code: 'custom', path: ['denyList', id], message: 'deny-lists bank cards, but no passenger presents a bankCard' });
         entries.forEach((entry, j) => {
           if (!DENIED_PAN.test(entry) && !DENIED_TOKEN.test(entry)) {
@@ -212,7 +247,7 @@ export const scenarioSchema = z
           }
         });
       } else if (!trusted.has(id)) {
-        const names = [...trusted, ...(bankCards ? [BANK_CARD_ISSUER] : [])].map((t) => JSON.stringify(t)).join(', ');
+        const names = [...trusted, ...(bankCards ? [BANK_CARD_ISSUER] : []), ...(transportCodes ? [TRANSPORT_ISSUER] : [])].map((t) => JSON.stringify(t)).join(', ');
         ctx.addIssue({ code: 'custom', path: ['denyList', id], message: `not one of the scenario's issuers (${names})` });
       }
     }
@@ -234,9 +269,9 @@ export const scenarioSchema = z
         }
         if (!first) bankCardAlgorithms.set(card, { algorithm: p.bankCard.algorithm, name: p.name ?? `p${i + 1}` });
       }
-      const fits = p.card ? CARD_FAULTS : p.code ? CODE_FAULTS : p.bankCard ? BANK_CARD_FAULTS : [];
+      const fits = p.card ? CARD_FAULTS : p.code ? CODE_FAULTS : p.bankCard ? BANK_CARD_FAULTS : p.transport ? TRANSPORT_FAULTS : p.purseCard ? PURSE_CARD_FAULTS : [];
       if (p.fault !== undefined && !fits.includes(p.fault)) {
-        const what = p.card ? 'a card' : p.code ? 'a code' : p.bankCard ? 'a bank card' : p.uid !== undefined ? 'a UID card' : 'this passenger';
+        const what = p.card ? 'a card' : p.code ? 'a code' : p.bankCard ? 'a bank card' : p.transport ? 'a transport code' : p.purseCard ? 'a purse card' : p.uid !== undefined ? 'a UID card' : 'this passenger';
         ctx.addIssue({ code: 'custom', path: ['passengers', i, 'fault'], message: `not a fault of ${what}${fits.length ? ` (${fits.join(', ')})` : ''}` });
       }
       if (p.again !== undefined && !seen.has(p.again)) {

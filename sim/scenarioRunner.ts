@@ -1,23 +1,12 @@
-import { TrustStore } from '../src/core/credentials/trustList.js';
-import { MemoryDenyList } from '../src/core/denyList.js';
 import type { DisplayLine } from '../hal/display.js';
 import type { PromptId } from '../hal/speaker.js';
 import type { Alarm, Outcome } from '../src/core/gate.js';
 import type { Log } from '../src/core/log.js';
 import type { Tap } from '../src/core/tap.js';
-import { applyLocation } from '../src/core/policy/busLocation.js';
-import { assembleGate } from '../src/app/assemble.js';
-import { createSimBoard } from './board.js';
 import { crowdOf } from './crowd.js';
-import type { BarrierAction, CardPresentation } from './devices.js';
-import { TestIssuer, trustListOf } from './issuer.js';
-import { BankCards, withBankCards } from './scenarioBankCards.js';
+import type { BarrierAction } from './devices.js';
 import { inTimeOrder, type Expectation, type Scenario, type ScenarioEvent, type ScenarioPassenger } from './scenario.js';
-import { SimEmergencyContact } from './simEmergencyContact.js';
-import { SimSpeaker } from './simSpeaker.js';
-import { UidCard } from './uidCard.js';
-import type { ApduResponder } from './virtualCard.js';
-import { Wallets } from './wallets.js';
+import { applyScenarioEvent, presentationOf, scenarioLane, type Presented } from './scenarioLane.js';
 
 /** A person walks through this long after the barrier opened for them. */
 const WALK_MS = 1_000;
@@ -64,7 +53,6 @@ export interface ScenarioRun {
   barrier: BarrierAction[];
 }
 
-type Presented = { kind: 'card'; card: ApduResponder; presentation: CardPresentation } | { kind: 'code'; text: string } | { kind: 'sneak' };
 type Named<T> = T & { name: string; at: number };
 export type TimelineEntry = Named<ScenarioPassenger> | Named<ScenarioEvent>;
 
@@ -115,22 +103,9 @@ function mismatchOf(p: ScenarioPassenger, outcomes: Outcome[], screen: DisplayLi
  * their time.
  */
 export async function runScenario(scenario: Scenario, options: { journalPath: string; log: Log; onOutcome?: (outcome: Outcome, passenger: string) => void }): Promise<ScenarioRun> {
-  const startWall = Date.parse(scenario.start);
-  const startSec = Math.floor(startWall / 1000);
-  const contact = new SimEmergencyContact();
   const said: { at: number; prompt: PromptId }[] = [];
-  const speaker = new SimSpeaker((prompt) => said.push({ at: board.clock.monotonic(), prompt }));
-  const board = { ...createSimBoard(startWall), emergency: contact, speaker };
-  const issuers = scenario.issuers.map((i) => new TestIssuer(i.id, i.alg));
-  const wallets = new Wallets(issuers, startSec);
-  const own = trustListOf(issuers);
-  const trust = TrustStore.fromDocument({ issuers: [...own.issuers, ...(scenario.trust?.issuers ?? [])], fleet: scenario.trust?.fleet ?? [] });
-  // Bank-card passengers: test CAs and a token key for the gate, which then takes QuickPass cards.
-  const bankCards = BankCards.forScenario(scenario, startSec);
-  await bankCards?.warmUp(trust, startWall);
-  const settings = bankCards ? withBankCards(scenario.gate) : scenario.gate;
-  const denyList = MemoryDenyList.fromDocument(bankCards ? bankCards.denyList(scenario.denyList) : scenario.denyList);
-  const { gate, journal, decider } = assembleGate({ board, settings: { ...settings, site: settings.site! }, trust, bank: bankCards?.keys, denyList, journalPath: options.journalPath, log: options.log });
+  const lane = await scenarioLane(scenario, { journalPath: options.journalPath, log: options.log, onSay: (prompt) => said.push({ at: lane.board.clock.monotonic(), prompt }) });
+  const { board, gate, journal, settings } = lane;
 
   const alarms: { at: number; alarm: Alarm }[] = [];
   gate.onAlarm((alarm) => alarms.push({ at: board.clock.monotonic(), alarm }));
@@ -153,11 +128,11 @@ export async function runScenario(scenario: Scenario, options: { journalPath: st
     for (const entry of timeline) {
       board.clock.advanceTo(startMono + entry.at * 1000);
       if ('event' in entry) {
-        eventProblems.set(entry.name, await happen(entry));
+        eventProblems.set(entry.name, await applyScenarioEvent(lane, entry));
         continue;
       }
       const nowSec = Math.floor(board.clock.now() / 1000);
-      const what = presentationOf(entry, nowSec, wallets, bankCards, presented);
+      const what = presentationOf(lane, entry, nowSec, presented);
       presented.set(entry.name, what);
       current = { name: entry.name, outcomes: [], screens: [], walk: entry.walk };
       if (what.kind === 'sneak') sneakThrough(entry.walk === true ? 1 : Number(entry.walk));
@@ -202,6 +177,7 @@ export async function runScenario(scenario: Scenario, options: { journalPath: st
   async function present(what: Presented): Promise<void> {
     if (what.kind === 'card') board.reader.present(what.card, what.presentation);
     else if (what.kind === 'code') board.scanner.scan(what.text);
+    else if (what.kind === 'binary') board.scanner.scanBytes(what.bytes);
     await gate.settled();
     current?.screens.push([...board.display.lines]);
   }
@@ -231,36 +207,4 @@ export async function runScenario(scenario: Scenario, options: { journalPath: st
     next(WALK_MS);
   }
 
-  /** Apply an event as the gate's own inputs would: what the gate refused of it, or undefined. */
-  async function happen(event: ScenarioEvent): Promise<string | undefined> {
-    let problem: string | undefined;
-    if (event.event === 'set-mode') gate.setMode(event.mode);
-    else if (event.event === 'stop') {
-      const update = applyLocation({ type: 'stop', stop: event.stop, ...(event.route !== undefined ? { route: event.route } : {}) }, decider.modeRules('bus'));
-      if (!update.applied) problem = `stop ${event.stop} not taken: ${update.why}`;
-    } else if (event.by === 'contact') contact.set(event.on);
-    else {
-      try {
-        gate.commandEmergency(event.on);
-      } catch (error) {
-        problem = `emergency command refused: ${(error as Error).message}`;
-      }
-    }
-    await gate.settled();
-    return problem;
-  }
-}
-
-function presentationOf(p: ScenarioPassenger, nowSec: number, wallets: Wallets, bankCards: BankCards | undefined, presented: Map<string, Presented>): Presented {
-  if (p.card) return { kind: 'card', ...wallets.card(p.card, p.fault, nowSec) };
-  if (p.bankCard) return { kind: 'card', ...bankCards!.card(p.bankCard, p.fault, nowSec) };
-  if (p.uid !== undefined) return { kind: 'card', card: new UidCard(p.uid), presentation: {} };
-  if (p.code) return { kind: 'code', text: wallets.code(p.code, p.fault, nowSec) };
-  if (p.text !== undefined) return { kind: 'code', text: p.text };
-  if (p.again !== undefined) {
-    const earlier = presented.get(p.again);
-    if (!earlier) throw new Error(`scenario: passenger "again": ${p.again} names no earlier passenger`);
-    return earlier;
-  }
-  return { kind: 'sneak' };
 }

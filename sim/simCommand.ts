@@ -2,11 +2,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { InputError, parseWith } from '../src/app/settingsSchema.js';
 import type { Outcome } from '../src/core/gate.js';
 import { scenarioSchema, type Scenario } from './scenario.js';
+import { RunCleanup } from './runCleanup.js';
 import { runScenario } from './scenarioRunner.js';
+import { countByReason, simJournal, simLog, writeSummary } from './simOutput.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Scenario files live in sim/scenarios; the build (dist/sim) finds them in the source tree. */
@@ -44,12 +45,15 @@ export function tapLine(outcome: Outcome, passenger: string): string | undefined
  * summary on stderr. Exit 1 if any passenger's outcome differs from what the
  * scenario expects.
  */
-export async function simCommand(options: { scenario?: string; journal?: string }): Promise<number> {
+export async function simCommand(options: { scenario?: string; journal?: string; append?: boolean }): Promise<number> {
   const scenario = loadScenario(options.scenario ?? BUILT_IN_SCENARIO);
-  const scratch = options.journal ? undefined : mkdtempSync(join(tmpdir(), 'citygate-sim-'));
-  const journalPath = options.journal ?? join(scratch!, 'journal.db');
-  const log = pino({ level: 'warn' }, pino.destination(2));
-  try {
+  const journal = options.journal === undefined ? undefined : simJournal(options.journal, options.append ?? false);
+  const cleanup = new RunCleanup();
+  const scratch = journal ? undefined : mkdtempSync(join(tmpdir(), 'citygate-sim-'));
+  if (scratch) cleanup.add(() => rmSync(scratch, { recursive: true, force: true }));
+  const journalPath = journal ?? join(scratch!, 'journal.db');
+  const log = simLog();
+  return cleanup.around(async () => {
     const run = await runScenario(scenario, {
       journalPath,
       log,
@@ -59,9 +63,8 @@ export async function simCommand(options: { scenario?: string; journal?: string 
         else process.stderr.write(`${JSON.stringify({ passenger, outcome: outcome.type })}\n`);
       },
     });
-    const taps = run.passengers.flatMap((p) => p.outcomes).filter((o) => o.type === 'tap');
-    const byReason: Record<string, number> = {};
-    for (const o of taps) byReason[o.tap.reason] = (byReason[o.tap.reason] ?? 0) + 1;
+    const outcomes = run.passengers.flatMap((p) => p.outcomes);
+    const taps = outcomes.filter((o) => o.type === 'tap');
     const mismatches = [...run.passengers, ...run.events].filter((p) => p.mismatch);
     for (const p of mismatches) process.stderr.write(`mismatch: ${p.name}: ${p.mismatch}\n`);
     const summary = {
@@ -70,15 +73,13 @@ export async function simCommand(options: { scenario?: string; journal?: string 
       events: run.events.length,
       taps: taps.length,
       accepted: taps.filter((o) => o.tap.result === 'accepted').length,
-      byReason,
+      byReason: countByReason(outcomes),
       barrierOpenings: run.barrier.filter((a) => a.action === 'open').length,
       alarms: run.alarms.length,
       mismatches: mismatches.length,
-      journal: options.journal ?? null,
+      journal: journal ?? null,
     };
-    process.stderr.write(`${JSON.stringify({ summary })}\n`);
+    await writeSummary(summary);
     return mismatches.length === 0 ? 0 : 1;
-  } finally {
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  }
+  });
 }

@@ -12,6 +12,8 @@ export interface VpcdInsertion {
   removeAfterApdus?: number;
   /** Answer each APDU this late: a slow or stuck card. */
   answerDelayMs?: number;
+  /** The card carries out this APDU (1 = the first) and leaves the field before its answer goes back: a purse debited, its answer lost. */
+  loseAnswerOf?: number;
 }
 
 /**
@@ -119,6 +121,10 @@ export class VpcdCard {
     }
     this.answered++;
     const response = this.card!.respond(apdu);
+    if (this.answered === this.insertion.loseAnswerOf) {
+      socket.destroy();
+      return;
+    }
     const delay = this.insertion.answerDelayMs;
     if (delay === undefined) send(socket, response);
     else setTimeout(() => send(socket, response), delay);

@@ -128,10 +128,10 @@ install_program() {
     run cp -a "$CHECKOUT/dist" "$OPT/dist"
     run cp -a "$CHECKOUT/node_modules" "$OPT/node_modules"
   else
-    # The build needs TypeScript (a dev dependency); the gate then keeps only what it runs.
+    # npm ci builds the TypeScript (package.json's prepare script), which needs the dev
+    # dependencies; the gate then keeps only what it runs.
     run rm -rf "$OPT/dist"
     run npm --prefix "$OPT" ci --no-audit --no-fund
-    run npm --prefix "$OPT" run build
     run npm --prefix "$OPT" prune --omit=dev --no-audit --no-fund
   fi
   run chmod 0755 "$OPT/dist/bin/citygate.js"

@@ -66,11 +66,15 @@ interface CardRead {
   stderr: string;
 }
 
+/** vpcd takes about 44 ms an exchange, and far more on a loaded machine: the 1 s of a lane would make refusals `card-removed`. */
+const DEADLINE_MS = '15000';
+
 /** `citygate card read --capk FILE` with `card` on the vpcd reader, as a technician runs it. */
 async function cardRead(card: ApduResponder, insertion: VpcdInsertion = {}, extra: string[] = []): Promise<CardRead> {
+  const removals = pcscd.cardRemovals;
   await slot.insert(card, insertion);
   try {
-    const child = spawn(process.execPath, [CLI, 'card', 'read', '--capk', capkPath, '--wait', '20', '--at', '2027-01-15T08:00:00+08:00', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'card', 'read', '--capk', capkPath, '--wait', '20', '--at', '2027-01-15T08:00:00+08:00', '--deadline', DEADLINE_MS, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -80,6 +84,8 @@ async function cardRead(card: ApduResponder, insertion: VpcdInsertion = {}, extr
     return { code, report: line ? (JSON.parse(line) as Record<string, unknown>) : undefined, stdout, stderr };
   } finally {
     await slot.remove();
+    // The next card must be a new card to pcscd, not this one back (sim/pcscdProcess.ts cardRemovals).
+    await waitFor(() => pcscd.cardRemovals > removals, 'pcscd seeing the card leave');
   }
 }
 

@@ -1,14 +1,36 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CodeDedup } from '../hal/camera/codeDedup.js';
+import { InThreadDecoding } from '../hal/camera/frameDecoding.js';
 import { FrameScanner } from '../hal/camera/frameScanner.js';
+import { inspectImageFile } from '../hal/camera/imageFile.js';
 import { decodePngToGrey } from '../hal/camera/pngGrey.js';
 import { QrFrameDecoder } from '../hal/camera/qrFrameDecoder.js';
 import { FRAMES_DIR, MANIFEST, STREAM_FRAMES, loadFrame } from './support/frames.js';
+import { greyJpeg } from './support/imageFiles.js';
 
-const decoder = new QrFrameDecoder({ tryHarder: true });
+let decoder: QrFrameDecoder;
+/** What zxing-wasm asked the network for while it loaded (it would fetch its .wasm from a CDN by default). */
+const fetched: string[] = [];
+beforeAll(async () => {
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = ((input: string | URL | Request) => {
+    fetched.push(String(input));
+    return Promise.reject(new Error('no network at a gate'));
+  }) as typeof fetch;
+  try {
+    decoder = await QrFrameDecoder.create({ tryHarder: true });
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+});
+
+it('zxing-cpp loads from this installation, never from the network', () => {
+  expect(fetched).toEqual([]);
+  expect(decoder).toBeInstanceOf(QrFrameDecoder);
+});
 
 describe('recorded camera frames', () => {
   it('include codes at every distortion, too-damaged codes and frames without a code', () => {
@@ -23,13 +45,15 @@ describe('recorded camera frames', () => {
   it.each(STREAM_FRAMES)('$file ($about) decodes to exactly its code, or to nothing', ({ file, text }) => {
     const frame = loadFrame(file);
     expect([frame.width, frame.height, frame.data.length]).toEqual([640, 480, 640 * 480]);
-    expect(decoder.decode(frame) ?? null).toBe(text);
+    const code = decoder.decode(frame);
+    expect(code?.text ?? null).toBe(text);
+    if (code) expect(Buffer.from(code.bytes).toString('latin1')).toBe(text);
   });
 
   it('the fswebcam-style RGB still (every PNG filter type) reads to grey and decodes', () => {
     const still = MANIFEST.frames.find((f) => f.file === 'fswebcam-still.png')!;
     const grey = loadFrame('fswebcam-still.png');
-    expect(decoder.decode(grey)).toBe(still.text);
+    expect(decoder.decode(grey)?.text).toBe(still.text);
     // The grey frame it was made from (makeFrames: tint 1.0 / 0.92 / 0.8), through BT.601 luma: every pixel exact.
     const original = loadFrame('code-small.png');
     const luma = (g: number) => (77 * Math.min(255, Math.round(g)) + 150 * Math.min(255, Math.round(g * 0.92)) + 29 * Math.min(255, Math.round(g * 0.8))) >> 8;
@@ -37,8 +61,9 @@ describe('recorded camera frames', () => {
     expect(mismatches).toBe(0);
   });
 
-  it('without TRY_HARDER the decoder still reads a plain frame', () => {
-    expect(new QrFrameDecoder({ tryHarder: false }).decode(loadFrame('code-straight.png'))).toBe(STREAM_FRAMES.find((f) => f.file === 'code-straight.png')!.text);
+  it('without tryHarder the decoder still reads a plain frame', async () => {
+    const quick = await QrFrameDecoder.create({ tryHarder: false });
+    expect(quick.decode(loadFrame('code-straight.png'))?.text).toBe(STREAM_FRAMES.find((f) => f.file === 'code-straight.png')!.text);
   });
 });
 
@@ -61,6 +86,32 @@ describe('PNG reader rejects what it cannot read, with a reason', () => {
     ['an absurd width', withHeaderByte(0, 0x7f), /width .* is outside/],
   ])('%s', (_, file, reason) => {
     const result = decodePngToGrey(file);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(reason);
+  });
+});
+
+describe('image file headers (camera decode) are checked before any pixel is decoded', () => {
+  const png = readFileSync(join(FRAMES_DIR, 'code-small.png'));
+  const jpeg = greyJpeg({ width: 40, height: 24, data: new Uint8Array(40 * 24).fill(90) });
+  const claiming = (width: number, height: number): Buffer => {
+    const copy = Buffer.from(png);
+    copy.writeUInt32BE(width, 16);
+    copy.writeUInt32BE(height, 20);
+    return copy;
+  };
+  it('reads the kind and size of a PNG and of a JPEG', () => {
+    expect(inspectImageFile(png)).toEqual({ ok: true, kind: 'png', width: 640, height: 480 });
+    expect(inspectImageFile(jpeg)).toEqual({ ok: true, kind: 'jpeg', width: 40, height: 24 });
+  });
+  it.each([
+    ['text', Buffer.from('CG1:NOT-AN-IMAGE'), /not a PNG or JPEG file/],
+    ['a PNG claiming 20000 x 20000 pixels', claiming(20_000, 20_000), /20000x20000 image is larger than a camera still/],
+    ['a PNG claiming 8000 x 8000 pixels (64 MP)', claiming(8000, 8000), /8000x8000 image is larger than a camera still/],
+    ['a JPEG cut before its frame header', jpeg.subarray(0, 30), /without a frame header/],
+    ['a JPEG with a broken segment', Buffer.from([0xff, 0xd8, 0xff, 0xdb, 0x00, 0x04, 0x00, 0x00, 0x12, 0x34, 0x56, 0x78]), /damaged JPEG file \(no marker at byte 8\)/],
+  ])('refuses %s', (_, file, reason) => {
+    const result = inspectImageFile(file);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toMatch(reason);
   });
@@ -89,10 +140,11 @@ describe('dedup of a code held in view', () => {
     expect(['A', 'A', 'B', 'B', 'A'].map((t, i) => dedup.see(t, i * 10))).toEqual(['A', undefined, 'B', undefined, 'A']);
   });
 
-  it('recorded frames in a row: one event per presentation, through the frame scanner', () => {
-    const texts: string[] = [];
+  it('recorded frames in a row: one event per presentation, through the frame scanner', async () => {
+    const texts: (string | undefined)[] = [];
     let now = 0;
-    const scanner = new FrameScanner({ tryHarder: true, decodeIntervalMs: 0, releaseFrames: 2, releaseMs: 100 }, (text) => texts.push(text), () => now);
+    const options = { tryHarder: true, decodeIntervalMs: 0, releaseFrames: 2, releaseMs: 100 };
+    const scanner = new FrameScanner(options, { code: (code) => texts.push(code.text) }, () => now, new InThreadDecoding(options));
     const sequence = [
       'nocode-dark.png', 'code-straight.png', 'code-angle-30.png', 'toodamaged-blur.png', 'code-blur.png', // one senior code, moved and refocused
       'nocode-text.png', 'nocode-noise.png', 'nocode-dark.png', // gone for 3 frames, 300 ms
@@ -100,12 +152,28 @@ describe('dedup of a code held in view', () => {
       'code-phone-offline.png', 'code-offline.png', // another passenger's code
     ];
     for (const file of sequence) {
-      scanner.scan(loadFrame(file));
+      await scanner.scan(loadFrame(file));
       now += 100;
     }
+    await scanner.stop();
     const text = (file: string) => STREAM_FRAMES.find((f) => f.file === file)!.text;
     expect(texts).toEqual([text('code-straight.png'), text('code-phone.png'), text('code-offline.png')]);
     expect(text('code-straight.png')).toBe(text('code-phone.png'));
     expect(scanner.counts).toEqual({ received: sequence.length, decoded: sequence.length, dropped: 0 });
+  });
+
+  it('a failing decoder is reported once, and its recovery once', async () => {
+    const options = { tryHarder: true, decodeIntervalMs: 0, releaseFrames: 2, releaseMs: 0 };
+    const real = new InThreadDecoding(options);
+    let failures = 2;
+    // The decoder as the worker thread would fail it: a thread that died, twice, then a working one.
+    const flaky = { ready: () => real.ready(), close: () => real.close(), decode: (frame: Parameters<typeof real.decode>[0]) => (failures-- > 0 ? Promise.reject(new Error('the camera decoder thread exited (code 1)')) : real.decode(frame)) };
+    const trouble: (string | undefined)[] = [];
+    const texts: (string | undefined)[] = [];
+    const scanner = new FrameScanner(options, { code: (code) => texts.push(code.text), decoderTrouble: (detail) => trouble.push(detail) }, () => 0, flaky);
+    for (let i = 0; i < 3; i++) await scanner.scan(loadFrame('code-straight.png'));
+    await scanner.stop();
+    expect(trouble).toEqual(['the camera decoder thread exited (code 1)', undefined]);
+    expect(texts).toEqual([STREAM_FRAMES.find((f) => f.file === 'code-straight.png')!.text]);
   });
 });

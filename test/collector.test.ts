@@ -115,6 +115,22 @@ describe('collector', () => {
     await gate.close();
   });
 
+  it("keeps a purse purchase's clearing data (card, ATC, amounts, terminal, TAC) with its tap", async () => {
+    const gate = await FakeGate.connect(broker.url, 'G-purse');
+    const purse = {
+      aid: 'A000000632010105', card: '31040000000000012345', issuerId: '31040000', cardType: '01', balance: 5000, state: 'debited', trip: 'bus', transaction: { amount: 200, atc: 7, balanceBefore: 5000, balanceAfter: 4800, terminalId: '001122334455', terminalSerial: '0000002A', dateTime: '20261206083000', type: 9, algorithm: '3des', keyVersion: 1, tac: '1A2B3C4D', mac2Verified: true }, settles: null,
+    } as unknown as Tap['purse'];
+    const [purchase] = taps('G-purse', 1, 1).map((t) => ({ ...t, kind: 'tunion' as const, issuer: 'tunion', subject: '31040000000000012345', purse }));
+    await gate.send([purchase!]);
+    await gate.ackFor(1);
+    const conn = new Database(db, { readonly: true });
+    const row = conn.prepare('SELECT kind, purse FROM taps WHERE id = ?').get(purchase!.id) as { kind: string; purse: string };
+    conn.close();
+    expect(row.kind).toBe('tunion');
+    expect(JSON.parse(row.purse)).toEqual(purse);
+    await gate.close();
+  });
+
   it('stores a resent batch once and acks it again', async () => {
     const gate = await FakeGate.connect(broker.url, 'G-resend');
     const batch = taps('G-resend', 1, 4);
@@ -302,12 +318,16 @@ describe('collector across restarts', () => {
       await gate.send(taps('G-outage', 1, 3));
       await gate.ackFor(3);
       await broker.restart();
-      // The fake gate's session was lost with the broker: subscribe again, as a gate does on reconnect.
+      // The fake gate's session was lost with the broker: it comes back as a new connection under the same
+      // client id, so the old one must be gone first, or the two knock each other off and miss the ack.
+      await gate.close();
       const again = await FakeGate.connect(broker.url, 'G-outage');
+      // A gate resends the same taps (the same ids) until they are acked.
+      const resent = taps('G-outage', 4, 6);
       let sent = 0;
       await until('ack after the outage', () => {
         if (again.acks.includes(6)) return true;
-        if (sent++ % 40 === 0) void again.send(taps('G-outage', 4, 6));
+        if (sent++ % 40 === 0) void again.send(resent);
         return false;
       });
       expect(storedRows(db, 'G-outage').map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);

@@ -15,6 +15,8 @@ import type { GateSettings } from '../src/core/settings.js';
 import type { Tap } from '../src/core/tap.js';
 import { claimsMap, codeText, coseKeyOf, coseSign1, makeKeyPair, TestHolder, TestIssuer, type ClaimSet } from '../sim/issuer.js';
 import { ScriptedCard, VirtualCard, type ApduResponder } from '../sim/virtualCard.js';
+import { TransportRoot, TransportTestIssuer } from '../sim/transport/transportParties.js';
+import { TrustStore } from '../src/core/credentials/trustList.js';
 import {
   ALL_REASONS,
   assembleSign1,
@@ -138,8 +140,17 @@ describe('every reason code has a producer', () => {
       }).decideCard(await simChannel(publishedTestCard()), TRUSTED),
     'outside-schedule': () =>
       setup({ mode: 'access', access: { allow: [{ issuer: es.id, subject: 'acct-1', schedule: 'none' }], schedules: { none: [] }, visitorIssuers: [], uidCards: false } }).decider.decideCode(code(), TRUSTED),
+    // A transport QR code whose single-trip limit (1 yuan) is below the fare (2 yuan).
+    'over-limit': () => {
+      const transportIssuer = new TransportTestIssuer(new TransportRoot(0x01), 'C0DE0001');
+      const rider = transportIssuer.enrol({ accountNumber: '3104770011223344556F', limitFen: 100, authorisedUntil: NOW + 3_600 });
+      const withTransport = TrustStore.fromDocument({ issuers: [], transport: { roots: [transportIssuer.root.trustEntry()] } });
+      const settings = gateSettings({ site: SITE, mode: 'venue', fares: { default: 200, byCategory: {} } });
+      return new Decider(withTransport, settings, new MemoryDenyList(), new ReplayGuard()).decideCode(rider.code(NOW), TRUSTED);
+    },
   };
-  const elsewhere = ['journal-unavailable'];
+  // Purse cards need a card and a PSAM in the field: test/tunionGate.test.ts and test/tunionTearing.test.ts produce those.
+  const elsewhere = ['journal-unavailable', 'insufficient-balance', 'purchase-pending', 'psam-unavailable'];
 
   it('the table covers the contract and gate reasons, less those produced elsewhere', () => {
     expect(new Set([...Object.keys(producers), ...elsewhere])).toEqual(new Set([...CONTRACT_REASONS, ...GATE_REASONS]));

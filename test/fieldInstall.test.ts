@@ -109,6 +109,19 @@ describe('provision, install-cert, selftest and run on the simulated lane with a
     }
   });
 
+  it('passes selftest with a warning, not a failure, when the certificate ends within 30 days', () => {
+    const csr = join(root(), 'etc', 'citygate', 'device.csr');
+    const signed = run('openssl', ['x509', '-req', '-in', csr, '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'), '-out', join(dir, 'device-10d.pem'), '-days', '10']);
+    expect(signed.status, signed.stderr).toBe(0);
+    const install = run(process.execPath, [CLI, 'provision', 'install-cert', '--config', configPath(), '--cert', join(dir, 'device-10d.pem')]);
+    expect(install.status, install.stderr).toBe(0);
+    const selftest = run(process.execPath, [CLI, 'selftest', '--config', configPath()]);
+    expect(selftest.status, selftest.stdout).toBe(0);
+    expect(selftest.stdout).toMatch(/^WARN {2}certificate +certificate: expires on .*: have it renewed \(warned within 30 days of its end\)$/m);
+    expect(selftest.stdout).toMatch(/^PASS {2}broker /m);
+    expect(selftest.stdout.trim().split('\n').at(-1)).toBe('selftest passed with 1 warning(s)');
+  });
+
   it('fails selftest, naming the broker, when the certificate is not one the broker admits', () => {
     const config = JSON.parse(readFileSync(configPath(), 'utf8')) as { sync: { tls: Record<string, string> } };
     const { cert: _cert, key: _key, ...caOnly } = config.sync.tls;
@@ -118,5 +131,8 @@ describe('provision, install-cert, selftest and run on the simulated lane with a
     const broker = (JSON.parse(selftest.stdout) as Check[]).find((c) => c.name === 'broker')!;
     expect(broker.result).toBe('fail');
     expect(broker.detail).toContain('127.0.0.1');
+    // In words, as the gate's own log says it, not OpenSSL's text.
+    expect(broker.detail).toMatch(/client certificate/);
+    expect(broker.detail).not.toMatch(/ssl3_|\.\.\/deps|alert number/i);
   });
 });

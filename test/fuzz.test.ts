@@ -28,6 +28,7 @@ const PARSERS = [
   'claims',
   'apdu-card',
   'emv-tlv',
+  'transport-code',
   'mqtt-deny-list',
   'mqtt-command',
   'mqtt-trust-update',

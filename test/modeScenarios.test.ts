@@ -122,7 +122,7 @@ describe.each(MODE_SCENARIOS)('mode scenario %s', (file) => {
         // Kind `emv` once the card proved itself a QuickPass card; a card refused before (a clone, a card of another scheme) is journaled as a card.
         if (row.result === 'accepted') expect(row.kind, p.name).toBe('emv');
         else expect(['emv', 'card'], p.name).toContain(row.kind);
-      } else expect(row.kind, p.name).toBe(spec.uid !== undefined ? 'uid' : spec.card ? 'card' : 'code');
+      } else expect(row.kind, p.name).toBe(spec.uid !== undefined ? 'uid' : spec.card ? 'card' : spec.purseCard ? 'tunion' : 'code');
       expect(row.reason, p.name).toBe(spec.expect === 'accepted' ? 'ok' : spec.expect);
       expect(row.result, p.name).toBe(spec.expect === 'accepted' ? 'accepted' : 'refused');
       if (row.result === 'refused') expect(row.fare, p.name).toBeNull();

@@ -206,7 +206,7 @@ describe('scenario format: bank-card passengers', () => {
     expect(text).toContain('f.json: passengers.1.bankCard.pan: a PAN: 12 to 19 digits');
     expect(text).toContain('f.json: passengers.2.bankCard.psn: a PAN sequence number: two digits');
     expect(text).toContain('f.json: passengers.3.bankCard.pan:');
-    expect(text).toContain('f.json: passengers.4: a passenger has exactly one of card, code, uid, bankCard, text, again, sneak');
+    expect(text).toContain('f.json: passengers.4: a passenger has exactly one of card, code, uid, bankCard, transport, purseCard, text, again, sneak');
     expect(text).toMatch(/f\.json: passengers\.5\.bankCard: .*cvv/);
   });
 

@@ -161,6 +161,29 @@ describe('fleet keys while the clock is untrusted (finding 8)', () => {
     expect(fleetTimeOf(fresh, memoryStore()).lastTrustedSec).toBeUndefined();
   });
 
+  it('keeps the last trusted time moving without fleet messages: a gate that heard none still refuses a key retired while it ran', async () => {
+    const retired = new TestFleetKey('ES256');
+    const current = new TestFleetKey('EdDSA');
+    const dir = mkdtempSync(join(tmpdir(), 'citygate-sec8-quiet-'));
+    writeFileSync(join(dir, 'trust.json'), JSON.stringify(trustListOf([issuer], [retired.jwk({ exp: NOW + 3600 }), current.jwk({ nbf: NOW - 86_400 })])));
+    const first = await startSyncGate({ url: broker.url, gateId: 'SEC-8Q', issuers: [issuer], fleet: [current], dir });
+    gates.push(first);
+    await waitFor(() => first.link.connected(), 'connected');
+    // Two quiet hours on a trusted clock; the gate only publishes its status (a device came back).
+    first.board.clock.advance(2 * 3_600_000);
+    first.gate.reportDevice('scanner', false, 'unplugged');
+    first.gate.reportDevice('scanner', true, 'back');
+    await waitFor(() => Number(first.journal.metaValue(LAST_TRUSTED_META)) >= START + 2 * 3_600_000, 'the trusted time noted');
+    await first.stop();
+    gates.splice(gates.indexOf(first), 1);
+
+    const gate = await startSyncGate({ url: broker.url, gateId: 'SEC-8Q', issuers: [issuer], fleet: [current], dir, startWallMs: START - 30 * 86_400_000 });
+    gates.push(gate);
+    gate.board.clock.setTrusted(false);
+    const byRetired = await command(gate, retired.sign({ type: 'open', gate: 'SEC-8Q', nonce: 'quiet-retired-open', exp: gate.nowSec() + 60 }));
+    expect(byRetired).toMatchObject({ result: 'refused', reason: 'unknown-key' });
+  });
+
   it('after a jump back, refuses a command signed by a key retired before the last trusted time, and takes one by the current key', async () => {
     const retired = new TestFleetKey('ES256');
     const current = new TestFleetKey('EdDSA');

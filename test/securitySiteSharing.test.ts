@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,15 +26,20 @@ let stranger: TestFleetCa;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'citygate-site-auth-'));
-  fleet = new TestFleetCa(dir, 'fleet-ca');
-  stranger = new TestFleetCa(mkdtempSync(join(dir, 'other-')), 'other-ca');
+  fleet = TestFleetCa.make(join(dir, 'fleet'));
+  stranger = TestFleetCa.make(join(dir, 'other'), 'other-ca');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const codeKey = () => `code:${randomBytes(32).toString('base64url')}`;
 
+const pem = (path: string) => readFileSync(path, 'utf8');
+const validNow = { from: new Date(NOW - DAY), to: new Date(NOW + 365 * DAY) };
+/** A gate's certificate from `ca`, valid around NOW, marked for clients. */
+const device = (ca: TestFleetCa, gateId: string, validity = validNow) => ca.device(gateId, validity, { clientAuth: true });
+
 function auth(gate: { cert: string; key: string }, ca = fleet, now = () => NOW): SiteAuthentication {
-  return { signer: new SiteSigner(gate.cert, gate.key), check: new SiteSenderCheck(certificatesIn(ca.cert), now) };
+  return { signer: new SiteSigner(pem(gate.cert), pem(gate.key)), check: new SiteSenderCheck(certificatesIn(pem(ca.ca.cert)), now) };
 }
 
 function receiver(options: { auth?: SiteAuthentication; now?: () => number } = {}) {
@@ -43,7 +48,7 @@ function receiver(options: { auth?: SiteAuthentication; now?: () => number } = {
   const replay = new ReplayGuard();
   const log = new RecordingLog();
   const now = options.now ?? (() => NOW);
-  const sharing = new SiteSharing('GATE-B', journal, replay, now, log, options.auth ?? auth(fleet.device('GATE-B'), fleet, now));
+  const sharing = new SiteSharing('GATE-B', journal, replay, now, log, options.auth ?? auth(device(fleet, 'GATE-B'), fleet, now));
   return { journal, journalPath, replay, log, sharing, now };
 }
 
@@ -54,7 +59,7 @@ function send(sender: SiteAuthentication, gate: string, used: { key: string; unt
 describe('site sharing between gates with device certificates', () => {
   it("takes a key a gate of the fleet signed, into the replay guard and the journal", () => {
     const b = receiver();
-    const a = auth(fleet.device('GATE-A'));
+    const a = auth(device(fleet, 'GATE-A'));
     const key = codeKey();
     b.sharing.receive(send(a, 'GATE-A', [{ key, until: NOW + 60_000 }]));
     expect(b.replay.seen(key, NOW)).toBe(true);
@@ -73,10 +78,10 @@ describe('site sharing between gates with device certificates', () => {
     b.sharing.receive(Buffer.from(JSON.stringify({ gate: 'GATE-A', used: [{ key: victim, until }] })));
     expect(b.log.has('site used-credential message ignored: not signed by a gate of the fleet')).toBe(true);
 
-    b.sharing.receive(send(auth(stranger.device('GATE-A'), stranger), 'GATE-A', [{ key: victim, until }]));
+    b.sharing.receive(send(auth(device(stranger, 'GATE-A'), stranger), 'GATE-A', [{ key: victim, until }]));
     expect(b.log.lines.some((line) => line.message === 'site used-credential message ignored: sender not authenticated' && /not issued by the fleet's device CA/.test(String(line.fields.reason)))).toBe(true);
 
-    const a = auth(fleet.device('GATE-A'));
+    const a = auth(device(fleet, 'GATE-A'));
     b.sharing.receive(send(a, 'GATE-C', [{ key: victim, until }]));
     expect(b.log.has('site used-credential message ignored: signed by another gate than it names', { gate: 'GATE-C', signedBy: 'GATE-A' })).toBe(true);
 
@@ -85,12 +90,12 @@ describe('site sharing between gates with device certificates', () => {
     b.sharing.receive(Buffer.from(JSON.stringify(forged)));
     expect(b.log.lines.some((line) => /bad signature for GATE-A/.test(String(line.fields.reason)))).toBe(true);
 
-    const expired = auth(fleet.device('GATE-D', { startDays: 30, days: 10 }));
+    const expired = auth(device(fleet, 'GATE-D', { from: new Date(NOW - 30 * DAY), to: new Date(NOW - 20 * DAY) }));
     b.sharing.receive(send(expired, 'GATE-D', [{ key: victim, until }]));
     expect(b.log.lines.some((line) => /certificate of GATE-D is not valid now/.test(String(line.fields.reason)))).toBe(true);
 
     // The broker's server certificate comes from the same CA, but it is not a gate.
-    b.sharing.receive(send(auth(fleet.server()), '127.0.0.1', [{ key: victim, until }]));
+    b.sharing.receive(send(auth(fleet.broker('127.0.0.1', validNow, { serverAuth: true })), '127.0.0.1', [{ key: victim, until }]));
     expect(b.log.lines.some((line) => /not a client certificate/.test(String(line.fields.reason)))).toBe(true);
 
     expect(b.replay.seen(victim, NOW)).toBe(false);
@@ -101,7 +106,7 @@ describe('site sharing between gates with device certificates', () => {
   it("gives each sender a budget of keys, refilled with time, so one gate cannot burn a site's codes wholesale", () => {
     let now = NOW;
     const b = receiver({ now: () => now });
-    const a = auth(fleet.device('GATE-A'), fleet, () => now);
+    const a = auth(device(fleet, 'GATE-A'), fleet, () => now);
     const sent: string[] = [];
     for (let i = 0; i < 30; i++) {
       const used = Array.from({ length: 100 }, () => ({ key: codeKey(), until: NOW + 600_000 }));
@@ -113,7 +118,7 @@ describe('site sharing between gates with device certificates', () => {
     expect(b.log.has('site used credentials dropped: the sender shares more than a gate can use')).toBe(true);
     // Another gate's share is its own.
     const other = codeKey();
-    b.sharing.receive(send(auth(fleet.device('GATE-E'), fleet, () => now), 'GATE-E', [{ key: other, until: NOW + 600_000 }]));
+    b.sharing.receive(send(auth(device(fleet, 'GATE-E'), fleet, () => now), 'GATE-E', [{ key: other, until: NOW + 600_000 }]));
     expect(b.replay.seen(other, now)).toBe(true);
     // A minute later the first sender has some budget again: 5 keys a second.
     now += 60_000;
@@ -125,7 +130,7 @@ describe('site sharing between gates with device certificates', () => {
 
   it("caps how far ahead a shared use reaches, and never shortens a use already held", () => {
     const b = receiver();
-    const a = auth(fleet.device('GATE-A'));
+    const a = auth(device(fleet, 'GATE-A'));
     const code = codeKey();
     const ticket = 'ticket:1:cq.yukuaima:0a0b';
     b.sharing.receive(send(a, 'GATE-A', [{ key: code, until: NOW + 3650 * DAY }, { key: ticket, until: NOW + 3650 * DAY }]));
@@ -141,7 +146,7 @@ describe('site sharing between gates with device certificates', () => {
 
   it("refuses keys nobody's code produces any more: the predictable holder keys of earlier versions", () => {
     const b = receiver();
-    const a = auth(fleet.device('GATE-A'));
+    const a = auth(device(fleet, 'GATE-A'));
     b.sharing.receive(send(a, 'GATE-A', [{ key: 'holder:cq.yukuaima:alice:1796540000:7', until: NOW + 60_000 }]));
     expect(b.journal.usedCredentials(NOW)).toEqual([]);
     expect(b.log.has('site used credential refused: not a key a ticket or code makes')).toBe(true);
@@ -150,7 +155,7 @@ describe('site sharing between gates with device certificates', () => {
 
   it('writes a message in one commit and refuses an oversized one before parsing it', () => {
     const b = receiver();
-    const a = auth(fleet.device('GATE-A'));
+    const a = auth(device(fleet, 'GATE-A'));
     const walBefore = statSync(`${b.journalPath}-wal`).size;
     b.sharing.receive(send(a, 'GATE-A', Array.from({ length: 100 }, () => ({ key: codeKey(), until: NOW + 60_000 }))));
     expect(b.journal.usedCredentials(NOW)).toHaveLength(100);

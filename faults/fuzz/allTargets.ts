@@ -8,6 +8,7 @@ import { tapBatchTarget } from './collectorTarget.js';
 import { base45Target, cborTarget, claimsTarget, coseTarget } from './credentialTargets.js';
 import { pngTarget, rtcTarget } from './deviceTargets.js';
 import { emvTlvTarget } from './emvTlvTarget.js';
+import { transportTarget } from './transportTarget.js';
 import { configFileTarget, configTarget, fileSeeds, journalImportTarget, scenarioFileTarget, scenarioTarget, trustFileTarget } from './fileTargets.js';
 import { commandTarget, denyListTarget, trustUpdateTarget } from './fleetTargets.js';
 import { siteUsedTarget, tapAckTarget } from './gateTopicTargets.js';
@@ -70,6 +71,7 @@ export async function openTargets(): Promise<TargetSuite> {
       claimsTarget(),
       cardTarget(),
       emvTlvTarget(),
+      transportTarget(),
       denyListTarget(),
       commandTarget(),
       trustUpdateTarget(),

@@ -6,6 +6,7 @@ import { denyListCases } from './denyListCases.js';
 import type { HostileCase } from './hostileCase.js';
 import { offlineCodeCases } from './offlineCodeCases.js';
 import { replayCases } from './replayCases.js';
+import { siteCases } from './siteCases.js';
 import { trustCases } from './trustCases.js';
 
 /**
@@ -14,7 +15,7 @@ import { trustCases } from './trustCases.js';
  * controls set up, so the order within a group matters.
  */
 export function hostileCatalogue(): HostileCase[] {
-  const cases = [...codeCases(), ...offlineCodeCases(), ...replayCases(), ...cardCases(), ...denyListCases(), ...trustCases(), ...commandCases(), ...clockCases()];
+  const cases = [...codeCases(), ...offlineCodeCases(), ...replayCases(), ...cardCases(), ...denyListCases(), ...trustCases(), ...commandCases(), ...siteCases(), ...clockCases()];
   const names = new Set<string>();
   for (const c of cases) {
     if (names.has(c.name)) throw new Error(`two hostile cases are named "${c.name}"`);

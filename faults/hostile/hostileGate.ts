@@ -11,6 +11,7 @@ import { DenyListStore } from '../../src/core/denylist/denyListStore.js';
 import type { Outcome } from '../../src/core/gate.js';
 import { DEFAULT_TIMINGS, type GateSettings } from '../../src/core/settings.js';
 import { FleetLink } from '../../src/core/sync/fleetLink.js';
+import type { SiteAuthentication } from '../../src/core/sync/siteSharing.js';
 import { DEFAULT_UPLOADER } from '../../src/core/sync/tapUploader.js';
 import { createSimBoard, type SimBoard } from '../../sim/board.js';
 import { recorded } from '../../sim/pcscSim.js';
@@ -25,6 +26,8 @@ export interface HostileGateOptions {
   startWallMs: number;
   /** A second reader besides the sim one (the real PC/SC stack). */
   extraReader?: CardReader;
+  /** Its device certificate and the fleet's device CA, checked at the gate's time: site messages signed and checked. */
+  siteAuth?: (now: () => number) => SiteAuthentication;
 }
 
 /** A passenger-facing gate as the daemon wires it (assembleGate + FleetLink), on the simulated board. */
@@ -60,8 +63,9 @@ export async function startHostileGate(options: HostileGateOptions): Promise<Hos
     categories: CATEGORIES,
     fares: { default: 200, byCategory: { senior: 0 } },
     ...DEFAULT_TIMINGS,
-    // vpcd adds about 40 ms to every exchange (docs/hardware-pcsc.md).
+    // vpcd adds about 40 ms to every exchange (docs/hardware-pcsc.md), far more on a loaded machine.
     apduTimeoutMs: 1_500,
+    cards: { applications: ['cg'], deadlineMs: 15_000 },
     cardsWhenClockUntrusted: true,
     timezone: 'Asia/Shanghai',
   };
@@ -70,7 +74,7 @@ export async function startHostileGate(options: HostileGateOptions): Promise<Hos
   const parts = assembleGate({ board, settings, trust: loadTrustFile(trustPath), denyList, journalPath: join(dir, 'journal.db'), log });
   const trust = new TrustFile(trustPath, parts.journal, parts.decider);
   const link = new FleetLink(
-    { ...parts, denyList, trust, clock: board.clock, gateId: options.gateId, site: options.site, skewSec: settings.skewSec, version: 'hostile', log, onModeCommand: () => undefined },
+    { ...parts, denyList, trust, clock: board.clock, gateId: options.gateId, site: options.site, skewSec: settings.skewSec, version: 'hostile', log, onModeCommand: () => undefined, ...(options.siteAuth ? { siteAuth: options.siteAuth(() => board.clock.now()) } : {}) },
     { url: options.url, uploader: DEFAULT_UPLOADER, maxBackoffMs: 1_000 },
   );
   const outcomes: Outcome[] = [];

@@ -2,6 +2,7 @@ import type { Outcome } from '../../src/core/gate.js';
 import { Mosquitto } from '../../sim/mosquittoProcess.js';
 import type { ApduResponder } from '../../sim/virtualCard.js';
 import { FleetWire } from './fleetWire.js';
+import { siteDevices, type SiteDevices } from './siteDevices.js';
 import { startHostileGate, type HostileGate } from './hostileGate.js';
 import { makeKeys, START_MS, trustDocument, type HostileKeys } from './hostileKeys.js';
 import { PcscRig } from './pcscRig.js';
@@ -11,6 +12,7 @@ export const SITE = 'cq-metro-jiefangbei';
 /** Past the gate's double-tap window (3 s): the next presentation is a new one. */
 const NEXT_PASSENGER_MS = 4_000;
 const DENY_LIST_LINES = ['deny-list update', 'deny-list update refused', 'deny-list update not applied'];
+const SITE_IGNORED = 'site used-credential message ignored';
 const TRUST_LINES = ['trust-list update refused', 'trust-list update ignored: older than the one in force', 'trust list updated'];
 
 interface CommandResult {
@@ -46,6 +48,8 @@ export class HostileWorld {
     readonly a: HostileGate,
     readonly b: HostileGate,
     readonly wire: FleetWire,
+    /** Device certificates of the site's gates, and the compromised gate's and a stranger's, for site messages. */
+    readonly devices: SiteDevices,
     private readonly pcsc: PcscRig | undefined,
     /** Why the PC/SC stack is not there, when it was asked for. */
     readonly pcscError: string | undefined,
@@ -70,8 +74,9 @@ export class HostileWorld {
           pcscError = `pcscd did not start: ${(error as Error).message}`;
         }
       }
+      const devices = siteDevices();
       const gate = async (gateId: string, extraReader?: PcscRig['reader']): Promise<HostileGate> => {
-        const started = await startHostileGate({ url: broker.url, gateId, site: SITE, trust: trustDocument(keys), startWallMs: START_MS, ...(extraReader ? { extraReader } : {}) });
+        const started = await startHostileGate({ url: broker.url, gateId, site: SITE, trust: trustDocument(keys), startWallMs: START_MS, siteAuth: (now) => devices.auth(gateId, now), ...(extraReader ? { extraReader } : {}) });
         cleanups.push(() => started.dispose());
         return started;
       };
@@ -87,7 +92,7 @@ export class HostileWorld {
           pcscError = `${(error as Error).message}\npcscd log:\n${pcsc.log().slice(-2000)}`;
         }
       }
-      return new HostileWorld(keys, a, b, wire, pcsc, pcscError, cleanups);
+      return new HostileWorld(keys, a, b, wire, devices, pcsc, pcscError, cleanups);
     } catch (error) {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       throw error;
@@ -147,6 +152,17 @@ export class HostileWorld {
     if (line.message === 'deny-list update not applied') return `error: ${String(line.fields.err)}`;
     const status = (line.fields.result as { status: string }).status;
     return status === 'applied' ? 'applied' : status === 'ignored' ? 'ignored:older-seq' : `ignored:${status}`;
+  }
+
+  /**
+   * Publish `payload` on the site's `used` topic, then junk after it, and
+   * wait until gate A has ignored the junk: the message before it was handled.
+   */
+  async siteUsed(payload: string): Promise<void> {
+    const ignored = this.a.log.count(SITE_IGNORED);
+    await this.wire.publish(`citygate/v1/sites/${SITE}/used`, payload);
+    await this.wire.publish(`citygate/v1/sites/${SITE}/used`, 'not json');
+    await until('gate A handled the site messages', () => (this.a.log.count(SITE_IGNORED) > ignored ? true : undefined));
   }
 
   /** Publish a trust-list update; how gate A handled it: `applied`, `ignored:<reason>`. */

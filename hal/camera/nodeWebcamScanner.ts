@@ -5,23 +5,32 @@ import { join } from 'node:path';
 import type { Webcam, WebcamOptions } from 'node-webcam';
 import { z } from 'zod';
 import type { CodeScanner, CodeScannerEvent } from '../codeScanner.js';
-import { FrameScanner } from './frameScanner.js';
+import { captureRegionSchema, regionProblem } from './captureRegion.js';
+import { codeEventOf } from './codeEvent.js';
+import { FrameScanner, type CameraObserver } from './frameScanner.js';
 import { MAX_FRAME_SIDE } from './greyFrame.js';
 import { decodePngToGrey } from './pngGrey.js';
 
-export const nodeWebcamOptionsSchema = z.strictObject({
-  /** node-webcam puts this into a shell command (fswebcam -d ...): only plain path characters. */
-  device: z.string().regex(/^\/dev\/[\w./-]+$/, 'a device path such as /dev/video0').default('/dev/video0'),
-  width: z.number().int().min(16).max(MAX_FRAME_SIDE).default(640),
-  height: z.number().int().min(16).max(MAX_FRAME_SIDE).default(480),
-  /** Time between the end of one still and the start of the next. */
-  intervalMs: z.number().int().min(0).max(60_000).default(200),
-  /** Frames fswebcam throws away before the still, so exposure settles (--skip). */
-  skipFrames: z.number().int().min(0).max(100).default(2),
-  tryHarder: z.boolean().default(true),
-  releaseFrames: z.number().int().min(1).max(100).default(2),
-  releaseMs: z.number().int().min(0).max(60_000).default(1000),
-});
+export const nodeWebcamOptionsSchema = z
+  .strictObject({
+    /** node-webcam puts this into a shell command (fswebcam -d ...): only plain path characters. */
+    device: z.string().regex(/^\/dev\/[\w./-]+$/, 'a device path such as /dev/video0').default('/dev/video0'),
+    width: z.number().int().min(16).max(MAX_FRAME_SIDE).default(640),
+    height: z.number().int().min(16).max(MAX_FRAME_SIDE).default(480),
+    /** Decode only this part of each still (pixels of the still); the whole still when absent. */
+    region: captureRegionSchema.optional(),
+    /** Time between the end of one still and the start of the next. */
+    intervalMs: z.number().int().min(0).max(60_000).default(200),
+    /** Frames fswebcam throws away before the still, so exposure settles (--skip). */
+    skipFrames: z.number().int().min(0).max(100).default(2),
+    tryHarder: z.boolean().default(true),
+    releaseFrames: z.number().int().min(1).max(100).default(2),
+    releaseMs: z.number().int().min(0).max(60_000).default(1000),
+  })
+  .superRefine((options, context) => {
+    const problem = options.region && regionProblem(options.region, options.width, options.height);
+    if (problem) context.addIssue({ code: 'custom', path: ['region'], message: problem });
+  });
 
 export type NodeWebcamOptions = z.output<typeof nodeWebcamOptionsSchema>;
 
@@ -68,8 +77,12 @@ export class NodeWebcamScanner implements CodeScanner {
   private still: ChildProcess | undefined;
   private healthy: boolean | undefined;
   private lastDetail = '';
+  private decoderProblem: string | undefined;
 
-  constructor(private readonly options: NodeWebcamOptions) {}
+  constructor(
+    private readonly options: NodeWebcamOptions,
+    private readonly observer: CameraObserver = {},
+  ) {}
 
   async start(listener: (event: CodeScannerEvent) => void): Promise<void> {
     this.listener = listener;
@@ -81,7 +94,15 @@ export class NodeWebcamScanner implements CodeScanner {
       return;
     }
     this.webcam = NodeWebcam.create(webcamOptionsOf(this.options));
-    this.scanner = new FrameScanner({ ...this.options, decodeIntervalMs: 0 }, (text) => this.listener?.({ type: 'code', text }));
+    this.scanner = new FrameScanner({ ...this.options, decodeIntervalMs: 0 }, {
+      ...this.observer,
+      code: (code) => this.listener?.(codeEventOf(code)),
+      decoderTrouble: (detail) => {
+        this.decoderProblem = detail;
+        if (detail !== undefined) this.setHealth(false, `the QR decoder failed: ${detail}`);
+      },
+    });
+    this.scanner.ready().catch(() => {});
     this.dir = await mkdtemp(join(tmpdir(), 'citygate-webcam-'));
     this.running = true;
     this.schedule(0);
@@ -98,6 +119,7 @@ export class NodeWebcamScanner implements CodeScanner {
     let giveUp: NodeJS.Timeout | undefined;
     await Promise.race([this.capturing, new Promise((resolve) => (giveUp = setTimeout(resolve, 2 * TERM_GRACE_MS)))]);
     clearTimeout(giveUp);
+    await this.scanner?.stop();
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
     this.dir = undefined;
     this.listener = undefined;
@@ -133,8 +155,8 @@ export class NodeWebcamScanner implements CodeScanner {
       this.setHealth(false, `the still from ${this.options.device} is unreadable: ${result.reason}`);
       return;
     }
-    this.setHealth(true, `taking ${result.frame.width}x${result.frame.height} stills from ${this.options.device}`);
-    this.scanner!.scan(result.frame);
+    if (this.decoderProblem === undefined) this.setHealth(true, `taking ${result.frame.width}x${result.frame.height} stills from ${this.options.device}`);
+    await this.scanner!.scan(result.frame);
   }
 
   /**

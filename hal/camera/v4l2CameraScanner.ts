@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { z } from 'zod';
 import type { CodeScanner, CodeScannerEvent } from '../codeScanner.js';
-import { FrameScanner, type FrameCounts } from './frameScanner.js';
+import { captureRegionSchema, regionProblem } from './captureRegion.js';
+import { codeEventOf } from './codeEvent.js';
+import { FrameScanner, type CameraObserver, type FrameCounts } from './frameScanner.js';
 import { MAX_FRAME_SIDE } from './greyFrame.js';
 import { RawFrameSplitter } from './rawFrameSplitter.js';
 
@@ -12,24 +14,32 @@ export const FFMPEG_V4L2_COMMAND = [
   '-pix_fmt', 'gray', '-f', 'rawvideo', '-',
 ];
 
-export const v4l2CameraOptionsSchema = z.strictObject({
-  device: z.string().regex(/^\/dev\/\S+$/, 'a device path such as /dev/video0').default('/dev/video0'),
-  width: z.number().int().min(16).max(MAX_FRAME_SIDE).default(640),
-  height: z.number().int().min(16).max(MAX_FRAME_SIDE).default(480),
-  fps: z.number().int().min(1).max(120).default(15),
-  /** What the command writes: `gray`, or `yuv420p` (e.g. rpicam-vid --codec yuv420; the Y plane is used). */
-  pixelFormat: z.enum(['gray', 'yuv420p']).default('gray'),
-  /** argv of the long-lived capture process; {device} {width} {height} {fps} are filled in. */
-  command: z.array(z.string().min(1)).min(1).default(FFMPEG_V4L2_COMMAND),
-  tryHarder: z.boolean().default(true),
-  decodeIntervalMs: z.number().int().min(0).max(2000).default(66),
-  releaseFrames: z.number().int().min(1).max(100).default(3),
-  releaseMs: z.number().int().min(0).max(60_000).default(1000),
-  /** No complete frame for this long: the camera is hung, the process is restarted. */
-  stallMs: z.number().int().min(100).max(60_000).default(5000),
-  restartMinMs: z.number().int().min(10).max(60_000).default(500),
-  restartMaxMs: z.number().int().min(10).max(600_000).default(30_000),
-});
+export const v4l2CameraOptionsSchema = z
+  .strictObject({
+    device: z.string().regex(/^\/dev\/\S+$/, 'a device path such as /dev/video0').default('/dev/video0'),
+    /** Capture size. The decoder needs about 2 px a module: 150 px for a holder code, 120 px for an issuer code; 1280x720 has twice the pixels across of 640x480 (README "Camera"). */
+    width: z.number().int().min(16).max(MAX_FRAME_SIDE).default(640),
+    height: z.number().int().min(16).max(MAX_FRAME_SIDE).default(480),
+    /** Decode only this part of each frame (pixels of the captured frame); the whole frame when absent. */
+    region: captureRegionSchema.optional(),
+    fps: z.number().int().min(1).max(120).default(15),
+    /** What the command writes: `gray`, or `yuv420p` (e.g. rpicam-vid --codec yuv420; the Y plane is used). */
+    pixelFormat: z.enum(['gray', 'yuv420p']).default('gray'),
+    /** argv of the long-lived capture process; {device} {width} {height} {fps} are filled in. */
+    command: z.array(z.string().min(1)).min(1).default(FFMPEG_V4L2_COMMAND),
+    tryHarder: z.boolean().default(true),
+    decodeIntervalMs: z.number().int().min(0).max(2000).default(66),
+    releaseFrames: z.number().int().min(1).max(100).default(3),
+    releaseMs: z.number().int().min(0).max(60_000).default(1000),
+    /** No complete frame for this long: the camera is hung, the process is restarted. */
+    stallMs: z.number().int().min(100).max(60_000).default(5000),
+    restartMinMs: z.number().int().min(10).max(60_000).default(500),
+    restartMaxMs: z.number().int().min(10).max(600_000).default(30_000),
+  })
+  .superRefine((options, context) => {
+    const problem = options.region && regionProblem(options.region, options.width, options.height);
+    if (problem) context.addIssue({ code: 'custom', path: ['region'], message: problem });
+  });
 
 export type V4l2CameraOptions = z.output<typeof v4l2CameraOptionsSchema>;
 
@@ -52,8 +62,12 @@ export class V4l2CameraScanner implements CodeScanner {
   private backoffMs: number;
   private stopping = false;
   private healthy: boolean | undefined;
+  private decoderProblem: string | undefined;
 
-  constructor(private readonly options: V4l2CameraOptions) {
+  constructor(
+    private readonly options: V4l2CameraOptions,
+    private readonly observer: CameraObserver = {},
+  ) {
     this.backoffMs = options.restartMinMs;
   }
 
@@ -72,7 +86,22 @@ export class V4l2CameraScanner implements CodeScanner {
   async start(listener: (event: CodeScannerEvent) => void): Promise<void> {
     this.listener = listener;
     this.stopping = false;
-    this.scanner = new FrameScanner(this.options, (text) => this.emit({ type: 'code', text }));
+    this.scanner = new FrameScanner(this.options, {
+      ...this.observer,
+      code: (code) => this.emit(codeEventOf(code)),
+      decoderTrouble: (detail) => {
+        this.decoderProblem = detail;
+        this.setHealth(detail === undefined, detail === undefined ? this.capturingDetail() : `the QR decoder failed: ${detail}`);
+      },
+    });
+    // The decoder first: frames that came while zxing-cpp was still loading would be dropped unread.
+    try {
+      await this.scanner.ready();
+    } catch (error) {
+      if (!this.stopping) this.setHealth(false, `the QR decoder cannot start, so the camera is not used: ${(error as Error).message}`);
+      return;
+    }
+    if (this.stopping) return;
     this.launch();
   }
 
@@ -85,10 +114,11 @@ export class V4l2CameraScanner implements CodeScanner {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     clearTimeout(this.stallTimer);
-    this.scanner?.stop();
+    const decoderStopped = this.scanner?.stop();
     const child = this.child;
     this.child = undefined;
     if (child) await endProcess(child);
+    await decoderStopped;
     this.listener = undefined;
   }
 
@@ -111,9 +141,9 @@ export class V4l2CameraScanner implements CodeScanner {
       // Frames still in the pipe after a stop or a restart: not this run's.
       if (this.stopping || this.child !== child) return;
       armStallTimer();
-      if (this.healthy !== true) {
+      if (this.healthy !== true && this.decoderProblem === undefined) {
         this.backoffMs = this.options.restartMinMs;
-        this.setHealth(true, `capturing ${this.options.width}x${this.options.height} from ${this.options.device}`);
+        this.setHealth(true, this.capturingDetail());
       }
       this.scanner?.offer(frame);
     });
@@ -138,6 +168,10 @@ export class V4l2CameraScanner implements CodeScanner {
       onEnd(error.code === 'ENOENT' ? `capture command not found: ${file} (install it, e.g. the Debian package ffmpeg)` : `capture command ${file} failed to start: ${error.message}`);
     });
     child.on('close', (code, signal) => onEnd(`capture command ${file} exited (${signal ? `signal ${signal}` : `code ${code}`})`));
+  }
+
+  private capturingDetail(): string {
+    return `capturing ${this.options.width}x${this.options.height} from ${this.options.device}`;
   }
 
   private setHealth(healthy: boolean, detail: string): void {

@@ -1,12 +1,20 @@
 import { connect, type MqttClient } from 'mqtt';
+import { InputError } from '../../src/app/settingsSchema.js';
 import type { Log } from '../../src/core/log.js';
-import { topics } from '../../src/core/sync/topics.js';
+import { redactUrl } from '../../src/core/sync/brokerUrl.js';
+import { gateOfTopic, topics } from '../../src/core/sync/topics.js';
+import { describeBrokerError } from '../fleet/brokerConnection.js';
 import { MalformedBatch, parseTapBatch } from './tapBatch.js';
-import { TapStore, type GateProgress } from './tapStore.js';
+import { SqliteTapStorage } from './sqliteTapStorage.js';
+import type { BatchOutcome, GateProgress } from './tapStore.js';
+import { openTapStorage, type IncomingBatch, type TapStorage } from './tapStorage.js';
 
 export interface CollectorOptions {
+  /** Any user:password in it is used to connect and never logged. */
   broker: string;
-  /** SQLite file of the taps. */
+  /** PEM text: the broker's CA, and the collector's client certificate and key. */
+  tls?: { ca?: string; cert?: string; key?: string } | undefined;
+  /** SQLite file of the taps, or a `postgres://` URL (PostgreSQL, one database for several collectors). */
   db: string;
   /** Stable across restarts: the broker keeps this session's messages while the collector is away. */
   clientId: string;
@@ -19,26 +27,37 @@ export interface CollectorOptions {
   log: Log;
 }
 
-export interface CollectorStats {
+export interface CollectorCounts {
   batches: number;
   stored: number;
   duplicates: number;
   conflicts: number;
   malformed: number;
+}
+
+export interface CollectorStats extends CollectorCounts {
   gates: GateProgress[];
 }
 
 const TAPS_OF_EVERY_GATE = topics.taps('+');
-const TAPS_TOPIC = /^citygate\/v1\/gates\/([^/]+)\/taps$/;
 const STOP_GRACE_MS = 2_000;
+/** At most this many batches in one transaction: what arrived while the previous commit was under way. */
+const MAX_BATCHES_PER_COMMIT = 64;
 
 /**
  * The reference collector (docs/fleet-tools.md): every gate's taps, stored
- * once by id, acked per gate up to the contiguous seq stored. Batches are
- * handled one at a time, synchronously, before the broker gets its PUBACK.
+ * once by id, acked per gate up to the contiguous seq stored, only once
+ * committed. Batches are stored in the order they arrive; those that arrive
+ * while a commit is under way go together into the next transaction. With
+ * SQLite a batch arriving while the collector is idle is committed before the
+ * broker gets its PUBACK; with PostgreSQL the PUBACK may come first, and a
+ * batch lost in a crash before its commit is sent again by its gate, which
+ * never got an ack for it.
  */
 export class Collector {
-  private store: TapStore | undefined;
+  private store: TapStorage | undefined;
+  private readonly queue: IncomingBatch[] = [];
+  private flushing: Promise<void> | undefined;
   private client: MqttClient | undefined;
   private readonly counters = { batches: 0, stored: 0, duplicates: 0, conflicts: 0, malformed: 0 };
 
@@ -47,16 +66,22 @@ export class Collector {
   /** Open the database, connect and subscribe; resolves once the first subscription is granted. */
   async start(): Promise<void> {
     const { log } = this.options;
-    this.store = new TapStore(this.options.db);
+    try {
+      this.store = await openTapStorage(this.options.db);
+    } catch (error) {
+      throw new InputError(`cannot open the tap store ${redactUrl(this.options.db)}: ${(error as Error).message || String(error)}`);
+    }
+    const broker = redactUrl(this.options.broker);
     const client = connect(this.options.broker, {
       clientId: this.options.clientId,
       clean: false,
       reconnectPeriod: 1000,
+      ...this.options.tls,
     });
     this.client = client;
     client.on('message', (topic, body) => this.receive(topic, body));
-    client.on('offline', () => log.warn({ broker: this.options.broker }, 'broker unreachable; reconnecting'));
-    client.on('error', (error) => log.warn({ broker: this.options.broker, error: error.message }, 'broker error'));
+    client.on('offline', () => log.warn({ broker }, 'broker unreachable; reconnecting'));
+    client.on('error', (error) => log.warn({ broker, error: describeBrokerError(error) }, 'broker error'));
     await new Promise<void>((resolve) => {
       client.on('connect', (connack) => {
         const filter = this.options.share === undefined ? TAPS_OF_EVERY_GATE : `$share/${this.options.share}/${TAPS_OF_EVERY_GATE}`;
@@ -65,7 +90,7 @@ export class Collector {
             log.error({ error: error.message }, 'subscription refused');
             return;
           }
-          log.info({ broker: this.options.broker, sessionPresent: connack.sessionPresent }, 'collecting');
+          log.info({ broker, sessionPresent: connack.sessionPresent }, 'collecting');
           resolve();
         });
       });
@@ -81,22 +106,43 @@ export class Collector {
       const ended = await Promise.race([client.endAsync().then(() => true), grace]);
       if (!ended) client.end(true);
     }
-    this.store?.close();
+    await this.flushing;
+    const store = this.store;
     this.store = undefined;
+    await store?.close();
   }
 
+  /** The counts and, read at once, each gate's progress: an embedded SQLite store only (see gaps()). */
   stats(): CollectorStats {
     return { ...this.counters, gates: this.gaps() };
   }
 
-  /** Per gate: the contiguous seq stored and the holes above it. */
+  counts(): CollectorCounts {
+    return { ...this.counters };
+  }
+
+  /** The counts and each gate's progress from any store; the progress left out when the store cannot answer (a database down). */
+  async summary(): Promise<CollectorCounts & { gates?: GateProgress[] }> {
+    const gates = await this.progress().catch(() => undefined);
+    return { ...this.counters, ...(gates ? { gates } : {}) };
+  }
+
+  /** Per gate: the contiguous seq stored and the holes above it, read at once from an embedded SQLite store. */
   gaps(): GateProgress[] {
-    return this.store?.progress() ?? [];
+    const store = this.store;
+    if (store === undefined) return [];
+    if (!(store instanceof SqliteTapStorage)) throw new Error('gaps() reads an embedded SQLite store: await progress() with PostgreSQL');
+    return store.store.progress();
+  }
+
+  /** Per gate: the contiguous seq stored and the holes above it, from any store. */
+  async progress(): Promise<GateProgress[]> {
+    return (await this.store?.progress()) ?? [];
   }
 
   private receive(topic: string, body: Buffer): void {
     const { log } = this.options;
-    const gate = TAPS_TOPIC.exec(topic)?.[1];
+    const gate = gateOfTopic(topic, 'taps');
     const store = this.store;
     if (gate === undefined || !store) return;
     this.counters.batches++;
@@ -109,13 +155,46 @@ export class Collector {
       log.warn({ gate, error: detail, bytes: body.length }, 'malformed batch: not stored, not acked');
       return;
     }
-    let outcome;
-    try {
-      outcome = store.storeBatch(gate, batch.taps, new Date().toISOString(), batch.delivered);
-    } catch (error) {
-      log.error({ gate, error: (error as Error).message }, 'cannot store batch: not acked, the gate will send it again');
-      return;
+    this.queue.push({ gate, taps: batch.taps, delivered: batch.delivered });
+    this.drain(store);
+  }
+
+  /** Idle, the store is called at once (SQLite commits there, before the PUBACK); busy, the batch joins the next commit. */
+  private drain(store: TapStorage): void {
+    if (this.flushing) return;
+    this.flushing = this.flush(store).finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0 && this.store) this.drain(this.store);
+    });
+  }
+
+  private async flush(store: TapStorage): Promise<void> {
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_BATCHES_PER_COMMIT);
+      if (await this.commit(store, group)) continue;
+      // One batch the database refuses must not hold back the others' acks: each alone, then.
+      if (group.length > 1) for (const batch of group) await this.commit(store, [batch]);
     }
+  }
+
+  /** Store a group in one transaction and ack each batch; false, logged per batch, when nothing was stored. */
+  private async commit(store: TapStorage, group: IncomingBatch[]): Promise<boolean> {
+    let outcomes;
+    try {
+      outcomes = await store.storeBatches(group, new Date().toISOString());
+    } catch (error) {
+      if (group.length > 1) return false;
+      const detail = (error as Error).message || String(error);
+      this.options.log.error({ gate: group[0]!.gate, error: detail }, 'cannot store batch: not acked, the gate will send it again');
+      return false;
+    }
+    group.forEach(({ gate }, i) => this.settle(gate, outcomes[i]!));
+    return true;
+  }
+
+  /** Count, log and ack one committed batch. */
+  private settle(gate: string, outcome: BatchOutcome): void {
+    const { log } = this.options;
     this.counters.stored += outcome.stored;
     this.counters.duplicates += outcome.duplicates;
     this.counters.conflicts += outcome.conflicts.length;

@@ -1,12 +1,14 @@
 import Database from 'better-sqlite3';
 import type { Tap } from '../../src/core/tap.js';
 import { tapFromRow, tapParameters, type TapRow } from '../../src/core/tapRow.js';
+import { holeBelow } from './seqHole.js';
+import type { IncomingBatch } from './tapStorage.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS taps (
     id TEXT PRIMARY KEY, gate TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, site TEXT NOT NULL,
     mode TEXT NOT NULL, kind TEXT NOT NULL, issuer TEXT, subject TEXT, category TEXT, result TEXT NOT NULL,
-    reason TEXT NOT NULL, fare INTEGER, product TEXT, latency_ms REAL NOT NULL, place TEXT, received_at TEXT NOT NULL, emv TEXT
+    reason TEXT NOT NULL, fare INTEGER, product TEXT, latency_ms REAL NOT NULL, place TEXT, received_at TEXT NOT NULL, emv TEXT, purse TEXT
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS taps_by_gate_seq ON taps (gate, seq);
   CREATE TABLE IF NOT EXISTS gates (gate TEXT PRIMARY KEY, up_to INTEGER NOT NULL, first_seen TEXT NOT NULL) WITHOUT ROWID;
@@ -32,8 +34,10 @@ export interface BatchOutcome {
   /** Taps whose id was stored before with other content: the stored one is kept. */
   conflicts: { tap: Tap; stored: Tap }[];
   upTo: number;
-  /** A hole this batch opened: it starts beyond the highest seq stored so far. */
+  /** A hole this batch opened: it starts beyond the highest seq stored so far, and the gate counts it acknowledged (or cannot tell). */
   opened: Gap | undefined;
+  /** A hole below this batch of taps the gate still holds unacknowledged: on their way, not a gap (seqHole.ts). */
+  awaited: Gap | undefined;
   /** The batch closed the hole(s) below it: upTo moved past taps stored earlier. */
   filled: boolean;
 }
@@ -47,9 +51,10 @@ function canonical(value: unknown): string {
 }
 
 
-const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place', 'emv'] as const;
+const TAP_FIELDS = ['id', 'seq', 'at', 'gate', 'site', 'mode', 'kind', 'issuer', 'subject', 'category', 'result', 'reason', 'fare', 'product', 'latencyMs', 'place', 'emv', 'purse'] as const;
 
-function sameTap(a: Tap, b: Tap): boolean {
+/** The same tap, whatever the order of its objects' keys: a resend, not a conflict. */
+export function sameTap(a: Tap, b: Tap): boolean {
   return TAP_FIELDS.every((field) => canonical(a[field]) === canonical(b[field]));
 }
 
@@ -69,14 +74,15 @@ export class TapStore {
       // Collectors sharing one file (a shared subscription) take turns to write.
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
-      // A store made before bank cards: their claim data gets its column.
+      // A store made before bank cards or purse cards: their claim and purchase data get their columns.
       const columns = this.db.prepare("SELECT name FROM pragma_table_info('taps')").pluck().all() as string[];
       if (!columns.includes('emv')) this.db.exec('ALTER TABLE taps ADD COLUMN emv TEXT');
+      if (!columns.includes('purse')) this.db.exec('ALTER TABLE taps ADD COLUMN purse TEXT');
     }
     this.statements = {
       insertTap: this.db.prepare(
-        `INSERT OR IGNORE INTO taps (id, gate, seq, at, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place, emv, received_at)
-         VALUES (@id, @gate, @seq, @at, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @place, @emv, @receivedAt)`,
+        `INSERT OR IGNORE INTO taps (id, gate, seq, at, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place, emv, purse, received_at)
+         VALUES (@id, @gate, @seq, @at, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @place, @emv, @purse, @receivedAt)`,
       ),
       selectTap: this.db.prepare('SELECT * FROM taps WHERE id = ?'),
       selectGate: this.db.prepare('SELECT up_to FROM gates WHERE gate = ?').pluck(),
@@ -107,7 +113,7 @@ export class TapStore {
           this.statements.insertGate.run(gate, upTo, receivedAt);
         }
         const highest = Math.max(upTo, (this.statements.maxSeq.get(gate) as number | null) ?? 0);
-        const outcome: BatchOutcome = { stored: 0, duplicates: 0, conflicts: [], upTo, opened: undefined, filled: false };
+        const outcome: BatchOutcome = { stored: 0, duplicates: 0, conflicts: [], upTo, ...holeBelow(highest, first, gateDelivered), filled: false };
         for (const tap of taps) {
           const inserted = this.statements.insertTap.run({ ...tapParameters(tap), receivedAt });
           if (inserted.changes === 1) {
@@ -122,7 +128,6 @@ export class TapStore {
             this.statements.insertConflict.run(tap.id, gate, tap.seq, receivedAt, JSON.stringify(tap));
           }
         }
-        if (first > highest + 1) outcome.opened = { from: highest + 1, to: first - 1 };
         let next = upTo;
         for (const seq of this.statements.seqsAbove.iterate(gate, upTo) as IterableIterator<number>) {
           if (seq === next) continue;
@@ -137,6 +142,11 @@ export class TapStore {
         return outcome;
       })
       .immediate();
+  }
+
+  /** Several batches in one transaction, in order (what the collector received meanwhile). */
+  storeBatches(batches: readonly IncomingBatch[], receivedAt: string): BatchOutcome[] {
+    return this.db.transaction(() => batches.map((batch) => this.storeBatch(batch.gate, batch.taps, receivedAt, batch.delivered))).immediate();
   }
 
   /** Per gate: the contiguous range stored, and the holes above it. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type MqttClient } from 'mqtt';
+import { describeBrokerError, type BrokerConnection } from './brokerConnection.js';
 import type { FleetState } from './fleetState.js';
 
 /** The broker did not answer as needed; the message says which broker and what failed. */
@@ -16,16 +17,18 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
 }
 
 /** One short session for a fleet-ops command: no automatic reconnect, so a dead broker fails the command instead of hanging it. */
-export async function connectFleetClient(url: string, timeoutMs: number): Promise<MqttClient> {
-  const client = connect(url, {
+export async function connectFleetClient(broker: BrokerConnection, timeoutMs: number): Promise<MqttClient> {
+  const url = broker.shown;
+  const client = connect(broker.url, {
     clientId: `citygate-fleet-${randomBytes(6).toString('hex')}`,
     clean: true,
     reconnectPeriod: 0,
     connectTimeout: timeoutMs,
+    ...broker.tls,
   });
   let failed: (error: Error) => void = () => {};
   // Errors after CONNACK surface as missing PUBACKs or results, which the callers time out on.
-  client.on('error', (error) => failed(new BrokerError(`broker ${url}: ${error.message}`)));
+  client.on('error', (error) => failed(new BrokerError(`broker ${url}: ${describeBrokerError(error)}`)));
   client.on('close', () => failed(new BrokerError(`broker ${url}: connection closed before CONNACK`)));
   try {
     await withTimeout(

@@ -25,15 +25,28 @@ export interface DenyPayload {
   parts?: number;
 }
 
+/** A signed deny-list message to publish: retained when it is the whole list in one message. */
+export interface DenyMessage {
+  payload: DenyPayload;
+  retain: boolean;
+}
+
 export interface DenyPlan {
   /** The seq gates hold once every message is applied. */
   seq: number;
-  messages: DenyPayload[];
+  messages: DenyMessage[];
+  /** The whole list went out retained, in one message: a gate at any seq, or one that connects later, takes it. */
+  retainedSnapshot: boolean;
+  /** The list no longer fits one message: the snapshot retained before was cleared, so no stale list stands on the topic. */
+  clearedRetained: boolean;
   /** Entries asked for that changed nothing: already listed, or not listed. */
   alreadyListed: number;
   notListed: number;
   entries: number;
 }
+
+/** Counter name: 1 while a retained snapshot of the issuer stands on its topic. */
+const retainedCounter = (issuer: string) => `retained:${issuer}`;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -41,27 +54,35 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-function snapshotMessages(state: FleetState, issuer: string, seq: number, issuedAt: number): DenyPayload[] {
+function snapshotPayloads(state: FleetState, issuer: string, seq: number, issuedAt: number): DenyPayload[] {
   const count = state.entryCount(issuer);
   const parts = Math.max(1, Math.ceil(count / MAX_ENTRIES_PER_MESSAGE));
-  const messages: DenyPayload[] = [];
+  const payloads: DenyPayload[] = [];
   let after = '';
   for (let part = 1; part <= parts; part++) {
     const add = state.entriesAfter(issuer, after, MAX_ENTRIES_PER_MESSAGE);
     after = add.at(-1) ?? after;
-    messages.push({ issuer, seq, base: 0, add, remove: [], issuedAt, ...(parts > 1 ? { part, parts } : {}) });
+    payloads.push({ issuer, seq, base: 0, add, remove: [], issuedAt, ...(parts > 1 ? { part, parts } : {}) });
   }
-  return messages;
+  return payloads;
 }
 
 /**
  * Apply `changes` to the issuer's list in `state`, and queue the signed
- * messages that take the gates there, in one transaction. A delta goes out as
- * `seq` = held + 1 on `base` = held (several consecutive deltas if it exceeds
- * the per-message limit). A snapshot replaces the list: with changes, or when
- * nothing was ever published, at a new seq; without changes, at the held seq,
- * which is the answer to a resync request: gates holding that seq ignore it,
- * lagging ones catch up.
+ * messages that take every gate there, in one transaction (docs/sync.md):
+ *
+ * - the first push of an issuer is the whole list (base 0) at seq 1;
+ * - later changes go out as deltas, `seq` = held + 1 on `base` = held
+ *   (several consecutive deltas past the per-message limit);
+ * - then, when the list fits one message, the whole list at the new seq,
+ *   **retained**: a gate that cannot apply the delta (a new or replacement
+ *   gate at seq 0, one that missed an update) takes it, now or whenever it
+ *   connects; gates that applied the delta ignore it as a replay. A list in
+ *   parts cannot be retained (one message per topic): the retained one is
+ *   cleared, and lagging gates catch up by a resync answer.
+ *
+ * `changes.snapshot` sends the whole list even without changes, at the held
+ * seq: the answer to a resync request, which gates already there ignore.
  */
 export function planDenyUpdate(state: FleetState, key: FleetKey, issuer: string, changes: DenyChanges, issuedAt: number): DenyPlan {
   return state.transaction(() => {
@@ -73,24 +94,30 @@ export function planDenyUpdate(state: FleetState, key: FleetKey, issuer: string,
     for (const entry of add) state.addEntry(issuer, entry);
     for (const entry of remove) state.removeEntry(issuer, entry);
     const changed = add.length + remove.length > 0;
+    const outcome = { alreadyListed, notListed, entries: state.entryCount(issuer) };
+    if (!changed && !changes.snapshot) return { seq: held, messages: [], retainedSnapshot: false, clearedRetained: false, ...outcome };
 
-    let messages: DenyPayload[];
-    if (changes.snapshot) {
-      messages = snapshotMessages(state, issuer, changed || held === 0 ? held + 1 : held, issuedAt);
-    } else {
+    const messages: DenyMessage[] = [];
+    let seq = held === 0 ? 1 : held;
+    if (changed && held > 0) {
       const edits = [...add.map((entry) => ({ entry, op: 'add' as const })), ...remove.map((entry) => ({ entry, op: 'remove' as const }))];
-      messages = chunks(edits, MAX_ENTRIES_PER_MESSAGE).map((chunk, i) => ({
-        issuer,
-        seq: held + i + 1,
-        base: held + i,
-        add: chunk.filter((e) => e.op === 'add').map((e) => e.entry),
-        remove: chunk.filter((e) => e.op === 'remove').map((e) => e.entry),
-        issuedAt,
-      }));
+      chunks(edits, MAX_ENTRIES_PER_MESSAGE).forEach((chunk, i) => {
+        const add = chunk.filter((e) => e.op === 'add').map((e) => e.entry);
+        const remove = chunk.filter((e) => e.op === 'remove').map((e) => e.entry);
+        messages.push({ payload: { issuer, seq: held + i + 1, base: held + i, add, remove, issuedAt }, retain: false });
+      });
+      seq = messages.at(-1)!.payload.seq;
     }
-    const seq = messages.at(-1)?.seq ?? held;
+    const snapshot = snapshotPayloads(state, issuer, seq, issuedAt);
+    const whole = snapshot.length === 1;
+    // A list in parts goes out whole only when asked for (or as an issuer's first push): every part, to every gate.
+    if (whole || changes.snapshot || held === 0) messages.push(...snapshot.map((payload) => ({ payload, retain: whole })));
+    const clearedRetained = !whole && state.counter(retainedCounter(issuer)) === 1;
+    state.setCounter(retainedCounter(issuer), whole ? 1 : 0);
     state.setDenySeq(issuer, seq);
-    for (const message of messages) state.queue(topics.denyList(issuer), signFleetMessage(key, { ...message }, 'denylist'), false);
-    return { seq, messages, alreadyListed, notListed, entries: state.entryCount(issuer) };
+    for (const message of messages) state.queue(topics.denyList(issuer), signFleetMessage(key, { ...message.payload }, 'denylist'), message.retain);
+    // An empty retained message removes the one the broker holds.
+    if (clearedRetained) state.queue(topics.denyList(issuer), new Uint8Array(), true);
+    return { seq, messages, retainedSnapshot: whole, clearedRetained, ...outcome };
   });
 }

@@ -4,15 +4,15 @@ import { InputError } from '../../src/app/settingsSchema.js';
 import { MODES } from '../../src/core/settings.js';
 import { topics, topicSafe } from '../../src/core/sync/topics.js';
 import { BrokerError, connectFleetClient } from './broker.js';
-import { checkDelivery, processOutput, type Output } from './delivery.js';
+import { brokerConnection, type BrokerFlags } from './brokerConnection.js';
+import { COMMAND_TYPES } from './commandTypes.js';
+import { processOutput, type Output } from './delivery.js';
 import { loadFleetKey } from './fleetKey.js';
 import { signFleetMessage } from './fleetSigner.js';
 
-const COMMAND_TYPES = ['open', 'set-mode', 'resync', 'reload-trust'] as const;
 
-export interface FleetCmdOptions {
+export interface FleetCmdOptions extends BrokerFlags {
   dir: string;
-  broker: string;
   gate: string;
   type: string;
   /** For set-mode. */
@@ -32,10 +32,11 @@ function commandPayload(options: FleetCmdOptions, nonce: string, nowSec: number)
   if (!(COMMAND_TYPES as readonly string[]).includes(options.type)) throw new InputError(`unknown command ${JSON.stringify(options.type)}: expected ${COMMAND_TYPES.join(', ')}`);
   if (!topicSafe(options.gate)) throw new InputError(`--gate ${JSON.stringify(options.gate)} is not a gate id (no / + #)`);
   const ttl = options.ttl ?? 60;
-  if (!Number.isInteger(ttl) || ttl <= 0) throw new InputError(`--ttl ${JSON.stringify(options.ttl)} is not a whole number of seconds`);
+  if (!Number.isInteger(ttl) || ttl <= 0) throw new InputError(`--ttl ${String(options.ttl)}: the command's lifetime must be a positive whole number of seconds (e.g. --ttl 60)`);
   const payload: Record<string, unknown> = { type: options.type, gate: options.gate, nonce, iat: nowSec, exp: nowSec + ttl };
   if (options.type === 'set-mode') {
-    if (!options.mode || !(MODES as readonly string[]).includes(options.mode)) throw new InputError(`set-mode needs a mode: one of ${MODES.join(', ')}`);
+    if (options.mode === undefined || options.mode === '') throw new InputError(`set-mode needs a mode: one of ${MODES.join(', ')}`);
+    if (!(MODES as readonly string[]).includes(options.mode)) throw new InputError(`set-mode ${JSON.stringify(options.mode)} is not a gate mode: one of ${MODES.join(', ')}`);
     payload.mode = options.mode;
   } else if (options.mode !== undefined) {
     throw new InputError(`${options.type} takes no mode (got ${JSON.stringify(options.mode)})`);
@@ -53,9 +54,10 @@ function commandPayload(options: FleetCmdOptions, nonce: string, nowSec: number)
  * gate and wait for its result. Exit 0 when done, 1 when refused, 2 on timeout.
  */
 export async function fleetCmd(options: FleetCmdOptions, output: Output = processOutput): Promise<number> {
-  checkDelivery({ broker: options.broker });
+  const broker = brokerConnection(options);
+  if (!broker) throw new InputError('give --broker URL (or --config FILE naming it)');
   const waitSec = options.wait ?? 10;
-  if (!(waitSec > 0)) throw new InputError(`--wait ${JSON.stringify(options.wait)} is not a positive number of seconds`);
+  if (!(waitSec > 0)) throw new InputError(`--wait ${String(options.wait)}: must be a positive number of seconds`);
   const nonce = randomBytes(16).toString('base64url');
   const payload = commandPayload(options, nonce, Math.floor(Date.now() / 1000));
   const key = loadFleetKey(options.dir);
@@ -63,7 +65,7 @@ export async function fleetCmd(options: FleetCmdOptions, output: Output = proces
 
   let client;
   try {
-    client = await connectFleetClient(options.broker, waitSec * 1000);
+    client = await connectFleetClient(broker, waitSec * 1000);
   } catch (error) {
     if (!(error instanceof BrokerError)) throw error;
     output.err(`citygate: ${error.message}`);
@@ -94,7 +96,7 @@ export async function fleetCmd(options: FleetCmdOptions, output: Output = proces
     try {
       answer = await Promise.race([sent, result]);
     } catch (error) {
-      output.err(`citygate: broker ${options.broker}: ${(error as Error).message}`);
+      output.err(`citygate: broker ${broker.shown}: ${(error as Error).message}`);
       return 2;
     }
     if (!answer) {

@@ -5,7 +5,7 @@ import { InputError } from '../../src/app/settingsSchema.js';
 import { writeFileAtomic } from '../../src/app/trustFile.js';
 import { RevocationList, RevocationListError, type RevocationEntry } from '../../src/core/credentials/emv/revocationList.js';
 import { topics } from '../../src/core/sync/topics.js';
-import { checkDelivery, deliver, processOutput, type DeliveryOptions, type Output } from './delivery.js';
+import { checkDelivery, deliver, processOutput, record, type DeliveryOptions, type Output } from './delivery.js';
 import { loadFleetKey } from './fleetKey.js';
 import { signFleetMessage } from './fleetSigner.js';
 import { FleetState } from './fleetState.js';
@@ -65,7 +65,7 @@ function readList(path: string): RevocationList {
  * is signed again with a fresh expiry, for gates that connect later.
  */
 export async function fleetRevoke(options: FleetRevokeOptions, output: Output = processOutput): Promise<number> {
-  checkDelivery(options);
+  const delivery = checkDelivery(options);
   const validDays = options.validDays ?? DEFAULT_VALID_DAYS;
   if (!Number.isInteger(validDays) || validDays < 1) throw new InputError('--valid-days must be a whole number of days, at least 1');
   const add = parseEntries(options.add ?? [], '--add');
@@ -89,14 +89,15 @@ export async function fleetRevoke(options: FleetRevokeOptions, output: Output = 
   const exp = issuedAt + validDays * 86_400;
   const state = new FleetState(options.dir);
   try {
-    const seq = state.transaction(() => {
+    const recorded = record(state, delivery, (kept) => {
       const seq = state.counter(REVOCATION_SEQ) + 1;
       state.setCounter(REVOCATION_SEQ, seq);
       state.queue(topics.revocations, signFleetMessage(key, { seq, issuedAt, exp, revoked }, 'revocations'), true);
       // Written last, inside the transaction: a failed write keeps the old seq; a failed commit after it leaves the new list, which the next run signs.
-      writeFileAtomic(heldPath, `${JSON.stringify({ revoked }, null, 2)}\n`);
+      if (kept) writeFileAtomic(heldPath, `${JSON.stringify({ revoked }, null, 2)}\n`);
       return seq;
     });
+    const seq = recorded.result;
     const summary = {
       topic: topics.revocations,
       seq,
@@ -107,7 +108,7 @@ export async function fleetRevoke(options: FleetRevokeOptions, output: Output = 
       alreadyListed,
       notListed,
     };
-    const status = await deliver(state, options, output);
+    const status = await deliver(state, delivery, output, recorded);
     (options.print ? output.err : output.out)(JSON.stringify(summary));
     return status;
   } finally {

@@ -17,7 +17,11 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS deny_entries (issuer TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (issuer, entry)) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, retain INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS documents (name TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
 `;
+
+/** Thrown inside a preview's transaction to roll it back; never escapes. */
+const ROLLBACK = Symbol('rollback');
 
 function prepare(db: Database.Database) {
   return {
@@ -33,13 +37,16 @@ function prepare(db: Database.Database) {
     insertOutgoing: db.prepare('INSERT INTO outbox (topic, payload, retain) VALUES (?, ?, ?)'),
     selectOutbox: db.prepare('SELECT id, topic, payload, retain FROM outbox ORDER BY id'),
     deleteOutgoing: db.prepare('DELETE FROM outbox WHERE id = ?'),
+    selectDocument: db.prepare('SELECT body FROM documents WHERE name = ?').pluck(),
+    upsertDocument: db.prepare('INSERT INTO documents (name, body) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET body = excluded.body'),
   };
 }
 
 /**
  * What fleet ops have published, per directory (`fleet-state.db`): the seq
- * and full deny list per issuer, the trust-list seq, and messages signed but
- * not yet acknowledged by the broker. One writer at a time (SQLite locks).
+ * and full deny list per issuer, the trust-list seq and the trust list last
+ * published, and messages signed but not yet acknowledged by the broker. One
+ * writer at a time (SQLite locks).
  */
 export class FleetState {
   private readonly db: Database.Database;
@@ -58,6 +65,26 @@ export class FleetState {
   /** Run `work` in one write transaction: a seq, its entries and its signed messages commit together or not at all. */
   transaction<T>(work: () => T): T {
     return this.db.transaction(work).immediate();
+  }
+
+  /**
+   * Run `work` as a transaction that is rolled back: it sees its own
+   * changes (seqs, lists, the messages it queues) and leaves nothing behind,
+   * so a preview signs what the next real run would, without using up a seq.
+   */
+  preview<T>(work: () => T): T {
+    let result: { value: T } | undefined;
+    try {
+      this.db
+        .transaction(() => {
+          result = { value: work() };
+          throw ROLLBACK;
+        })
+        .immediate();
+    } catch (error) {
+      if (error !== ROLLBACK) throw error;
+    }
+    return result!.value;
   }
 
   denySeq(issuer: string): number {
@@ -97,6 +124,15 @@ export class FleetState {
 
   setCounter(name: string, value: number): void {
     this.statements.upsertCounter.run(name, value);
+  }
+
+  /** A document kept as published last (the trust list), or undefined. */
+  document(name: string): string | undefined {
+    return this.statements.selectDocument.get(name) as string | undefined;
+  }
+
+  setDocument(name: string, body: string): void {
+    this.statements.upsertDocument.run(name, body);
   }
 
   queue(topic: string, payload: Uint8Array, retain: boolean): void {

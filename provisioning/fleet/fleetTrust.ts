@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { InputError, parseWith } from '../../src/app/settingsSchema.js';
 import { kidText, TrustListError, TrustStore, trustListSchema } from '../../src/core/credentials/trustList.js';
 import { topics } from '../../src/core/sync/topics.js';
-import { checkDelivery, deliver, processOutput, type DeliveryOptions, type Output } from './delivery.js';
+import { checkDelivery, deliver, processOutput, record, type DeliveryOptions, type Output } from './delivery.js';
 import { loadFleetKey } from './fleetKey.js';
 import { signFleetMessage } from './fleetSigner.js';
 import { FleetState } from './fleetState.js';
+import { TRUST_DOCUMENT } from './knownIssuers.js';
 
 const TRUST_SEQ = 'trust';
 
@@ -46,20 +47,22 @@ function readTrustList(path: string): { document: unknown; store: TrustStore } {
  * with the next seq and publish it retained on `citygate/v1/trust`.
  */
 export async function fleetTrust(options: FleetTrustOptions, output: Output = processOutput): Promise<number> {
-  checkDelivery(options);
+  const delivery = checkDelivery(options);
   const trustList = readTrustList(options.file);
   const key = loadFleetKey(options.dir);
   const state = new FleetState(options.dir);
   try {
-    const seq = state.transaction(() => {
+    const recorded = record(state, delivery, () => {
       const next = state.counter(TRUST_SEQ) + 1;
       state.setCounter(TRUST_SEQ, next);
+      state.setDocument(TRUST_DOCUMENT, JSON.stringify(trustList.document));
       state.queue(topics.trust, signFleetMessage(key, { seq: next, issuedAt: Math.floor(Date.now() / 1000), trustList: trustList.document }, 'trust'), true);
       return next;
     });
+    const seq = recorded.result;
     const signer = kidText(key.kid);
     if (!trustList.store.fleetKeys.has(signer)) output.err(`note: this list does not contain the signing key ${signer}; sign later updates with a key it lists`);
-    const status = await deliver(state, options, output);
+    const status = await deliver(state, delivery, output, recorded);
     (options.print ? output.err : output.out)(JSON.stringify({ topic: topics.trust, seq }));
     return status;
   } finally {

@@ -1,18 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'mqtt';
 import { InputError } from '../../src/app/settingsSchema.js';
-import { topics, topicSafe } from '../../src/core/sync/topics.js';
-import { checkDelivery, processOutput, type Output } from './delivery.js';
+import { gateOfTopic, topics, topicSafe } from '../../src/core/sync/topics.js';
+import { brokerConnection, describeBrokerError, type BrokerFlags } from './brokerConnection.js';
+import { processOutput, type Output } from './delivery.js';
 
-export interface FleetWatchOptions {
-  broker: string;
+export interface FleetWatchOptions extends BrokerFlags {
   /** One gate; all gates when absent. */
   gate?: string | undefined;
   /** Stops the watch (SIGINT/SIGTERM on the command line). */
   signal: AbortSignal;
 }
-
-const GATE_TOPIC = /^citygate\/v1\/gates\/([^/]+)\/(status|resync)$/;
 
 /**
  * The line for one message. The gate is the topic's: the broker lets a gate
@@ -22,9 +20,9 @@ const GATE_TOPIC = /^citygate\/v1\/gates\/([^/]+)\/(status|resync)$/;
  * the gate it names. `kind` and `gate` come last, so no payload field replaces them.
  */
 export function watchLine(topic: string, body: Buffer): string | undefined {
-  const match = GATE_TOPIC.exec(topic);
-  if (!match) return undefined;
-  const [, gate, kind] = match;
+  const kind = topic.endsWith('/status') ? 'status' : 'resync';
+  const gate = gateOfTopic(topic, kind);
+  if (gate === undefined) return undefined;
   if (body.length === 0) return JSON.stringify({ kind, gate, cleared: true });
   let message: unknown;
   try {
@@ -45,10 +43,11 @@ export function watchLine(topic: string, body: Buffer): string | undefined {
  * gate's last one comes first) and per resync request, until stopped.
  */
 export async function fleetWatch(options: FleetWatchOptions, output: Output = processOutput): Promise<number> {
-  checkDelivery({ broker: options.broker });
+  const broker = brokerConnection(options);
+  if (!broker) throw new InputError('give --broker URL (or --config FILE naming it)');
   if (options.gate !== undefined && !topicSafe(options.gate)) throw new InputError(`--gate ${JSON.stringify(options.gate)} is not a gate id (no / + #)`);
   const gate = options.gate ?? '+';
-  const client = connect(options.broker, { clientId: `citygate-watch-${randomBytes(6).toString('hex')}`, clean: true, reconnectPeriod: 2000 });
+  const client = connect(broker.url, { clientId: `citygate-watch-${randomBytes(6).toString('hex')}`, clean: true, reconnectPeriod: 2000, ...broker.tls });
   client.on('message', (topic, body) => {
     const line = watchLine(topic, body);
     if (line) output.out(line);
@@ -58,8 +57,8 @@ export async function fleetWatch(options: FleetWatchOptions, output: Output = pr
       if (error) output.err(`citygate: subscribe failed: ${error.message}`);
     });
   });
-  client.on('offline', () => output.err(`citygate: broker ${options.broker} unreachable; retrying`));
-  client.on('error', (error) => output.err(`citygate: broker ${options.broker}: ${error.message}`));
+  client.on('offline', () => output.err(`citygate: broker ${broker.shown} unreachable; retrying`));
+  client.on('error', (error) => output.err(`citygate: broker ${broker.shown}: ${describeBrokerError(error)}`));
   await new Promise<void>((resolve) => {
     if (options.signal.aborted) resolve();
     options.signal.addEventListener('abort', () => resolve(), { once: true });

@@ -21,7 +21,7 @@ const CURVE = {
 const Point = weierstrass(CURVE);
 
 /** The default user id of GM/T 0009, which the PBOC certificates use. */
-const USER_ID = Buffer.from('1234567812345678', 'ascii');
+const DEFAULT_USER_ID = Buffer.from('1234567812345678', 'ascii');
 
 /** A fresh private key d in [1, n-2]. */
 export function sm2RandomPrivateKey(): bigint {
@@ -36,10 +36,14 @@ export function sm2PublicKey(d: bigint): Buffer {
   return Buffer.from(Point.BASE.multiply(d).toBytes(false)).subarray(1);
 }
 
-/** The signature r || s (64 bytes) over `message` with the private key `d`; `k` (the nonce) only to reproduce a published example. */
-export function sm2Sign(d: bigint, message: Uint8Array, options: { k?: bigint } = {}): Buffer {
+/**
+ * The signature r || s (64 bytes) over `message` with the private key `d`;
+ * `userId` the ID in Z_A (default 1234567812345678); `k` (the nonce) only to
+ * reproduce a published example.
+ */
+export function sm2Sign(d: bigint, message: Uint8Array, options: { k?: bigint; userId?: Uint8Array } = {}): Buffer {
   const { n } = CURVE;
-  const e = toBigInt(sm3(userHash(sm2PublicKey(d)), message));
+  const e = toBigInt(sm3(userHash(sm2PublicKey(d), options.userId ?? DEFAULT_USER_ID), message));
   for (;;) {
     const k = options.k ?? 1n + (toBigInt(randomBytes(32)) % (n - 1n));
     const r = (e + Point.BASE.multiply(k).toAffine().x) % n;
@@ -50,9 +54,9 @@ export function sm2Sign(d: bigint, message: Uint8Array, options: { k?: bigint } 
 }
 
 /** Z_A = SM3(ENTL || ID || a || b || xG || yG || xA || yA), ENTL the id's length in bits. */
-function userHash(publicKey: Buffer): Buffer {
-  const entl = Buffer.from([(USER_ID.length * 8) >> 8, (USER_ID.length * 8) & 0xff]);
-  return sm3(entl, USER_ID, to32(CURVE.a), to32(CURVE.b), to32(CURVE.Gx), to32(CURVE.Gy), publicKey);
+function userHash(publicKey: Buffer, userId: Uint8Array): Buffer {
+  const entl = Buffer.from([(userId.length * 8) >> 8, (userId.length * 8) & 0xff]);
+  return sm3(entl, userId, to32(CURVE.a), to32(CURVE.b), to32(CURVE.Gx), to32(CURVE.Gy), publicKey);
 }
 
 function sm3(...parts: Uint8Array[]): Buffer {

@@ -9,6 +9,7 @@ import type { EmergencyContact } from '../../hal/emergencyInput.js';
 import type { LocationSource } from '../../hal/locationSource.js';
 import type { Indicators } from '../../hal/indicators.js';
 import type { PassageSensor } from '../../hal/passageSensor.js';
+import type { SamSlot } from '../../hal/samSlot.js';
 import type { Speaker } from '../../hal/speaker.js';
 import type { Log } from '../core/log.js';
 import { absentDisplay, absentIndicators, absentPassage } from './absentDevices.js';
@@ -59,6 +60,8 @@ export interface DriverRegistry {
   emergency: Record<string, Driver<EmergencyContact>>;
   location: Record<string, Driver<LocationSource>>;
   speaker: Record<string, Driver<Speaker>>;
+  /** The PSAM slot (T-Union purse cards); a registry without SAM drivers takes no `devices.sam`. */
+  sam?: Record<string, Driver<SamSlot>>;
 }
 
 /** A device the gate cannot serve without (clock, barrier) did not start; the message is for the technician. */
@@ -113,6 +116,31 @@ async function create<T>(p: Planned<T>, context: DriverContext): Promise<T> {
   return p.driver.create(p.settings as never, context);
 }
 
+/** Every device entry checked against its driver's schema, in the order the board is built. */
+function planBoard(d: GateConfig['devices'], registry: DriverRegistry, source: string) {
+  return {
+    readers: d.readers.map((e, i) => plan(registry.readers, e, `devices.readers[${i}]`, source)),
+    scanners: d.scanners.map((e, i) => plan(registry.scanners, e, `devices.scanners[${i}]`, source)),
+    clockPlan: plan(registry.clock, d.clock, 'devices.clock', source),
+    barrierPlan: plan(registry.barrier, d.barrier, 'devices.barrier', source),
+    passagePlan: plan(registry.passage, d.passage, 'devices.passage', source),
+    indicatorsPlan: plan(registry.indicators, d.indicators, 'devices.indicators', source),
+    displayPlan: plan(registry.display, d.display, 'devices.display', source),
+    emergencyPlan: d.emergency ? plan(registry.emergency, d.emergency, 'devices.emergency', source) : undefined,
+    speakerPlan: d.speaker ? plan(registry.speaker, d.speaker, 'devices.speaker', source) : undefined,
+    locationPlans: d.location.map((e, i) => plan(registry.location, e, `devices.location[${i}]`, source)),
+    samPlan: d.sam ? plan(registry.sam ?? {}, d.sam, 'devices.sam', source) : undefined,
+  };
+}
+
+/**
+ * Check every device entry against its driver, opening nothing: the InputError
+ * that run, selftest, status and provision all give for a wrong driver or setting.
+ */
+export function checkDevices(devices: GateConfig['devices'], registry: DriverRegistry, source: string): void {
+  planBoard(devices, registry, source);
+}
+
 /**
  * Build the board from the config's `devices`. Every entry is validated
  * first; then the clock and barrier must start (a gate cannot serve without
@@ -121,17 +149,7 @@ async function create<T>(p: Planned<T>, context: DriverContext): Promise<T> {
  * reader still takes codes.
  */
 export async function buildBoard(config: GateConfig, registry: DriverRegistry, log: Log, source: string): Promise<BuiltBoard> {
-  const d = config.devices;
-  const readers = d.readers.map((e, i) => plan(registry.readers, e, `devices.readers[${i}]`, source));
-  const scanners = d.scanners.map((e, i) => plan(registry.scanners, e, `devices.scanners[${i}]`, source));
-  const clockPlan = plan(registry.clock, d.clock, 'devices.clock', source);
-  const barrierPlan = plan(registry.barrier, d.barrier, 'devices.barrier', source);
-  const passagePlan = plan(registry.passage, d.passage, 'devices.passage', source);
-  const indicatorsPlan = plan(registry.indicators, d.indicators, 'devices.indicators', source);
-  const displayPlan = plan(registry.display, d.display, 'devices.display', source);
-  const emergencyPlan = d.emergency ? plan(registry.emergency, d.emergency, 'devices.emergency', source) : undefined;
-  const speakerPlan = d.speaker ? plan(registry.speaker, d.speaker, 'devices.speaker', source) : undefined;
-  const locationPlans = d.location.map((e, i) => plan(registry.location, e, `devices.location[${i}]`, source));
+  const { readers, scanners, clockPlan, barrierPlan, passagePlan, indicatorsPlan, displayPlan, emergencyPlan, speakerPlan, locationPlans, samPlan } = planBoard(config.devices, registry, source);
 
   const gateId = config.gate.gateId;
   const health = new HealthRelay();
@@ -159,6 +177,8 @@ export async function buildBoard(config: GateConfig, registry: DriverRegistry, l
     display: (await optional('display', displayPlan)) ?? absentDisplay,
     emergency: emergencyPlan && (await optional('emergency', emergencyPlan)),
     speaker: speakerPlan && (await optional('speaker', speakerPlan)),
+    // A SAM slot that cannot start leaves the gate without purse cards (refused psam-unavailable), nothing else.
+    sam: samPlan && (await optional('psam', samPlan)),
   };
   for (const [i, p] of readers.entries()) {
     const reader = await optional(`reader:${i}`, p);

@@ -1,6 +1,7 @@
 import type { CardChannel, CardReader } from '../../hal/cardReader.js';
 import { PcscCardReader } from '../../hal/pcsc/pcscCardReader.js';
 import { CG_AID } from '../core/credentials/apdu.js';
+import { TUNION_AID } from '../core/credentials/tunion/tunionFiles.js';
 import type { CardApplicationName } from '../core/credentials/cardApplication.js';
 import { CardVerifier } from '../core/credentials/cardVerifier.js';
 import type { Credential } from '../core/credentials/credential.js';
@@ -21,13 +22,15 @@ export interface CardReadOptions {
   capk?: string;
   wait: string;
   at?: string;
+  /** The card flow's deadline in ms (default: the config's `gate.cards.deadlineMs`). */
+  deadline?: string;
 }
 
 /** What `citygate card read` prints (DESIGN.md §5): never the clear PAN. */
 export interface CardReadReport {
   result: 'accepted' | 'refused';
   reason: string;
-  kind: 'card' | 'emv' | 'uid' | null;
+  kind: 'card' | 'emv' | 'uid' | 'tunion' | null;
   application: string | null;
   issuer: string | null;
   subject: string | null;
@@ -64,16 +67,24 @@ export function cardReadSetup(options: CardReadOptions): CardReadSetup {
   // Without a config: every application there are keys for; never UID, which would take any card.
   const applications: CardApplicationName[] = gate?.cards ? [...gate.cards.applications] : [...(bank ? (['qpboc'] as const) : []), ...(trustPath ? (['cg'] as const) : [])];
   return {
-    verifier: new CardVerifier(trust, bank),
+    // Reading a T-Union card needs no PSAM: with a config that takes them, `card read` shows them.
+    verifier: new CardVerifier(trust, bank, gate?.tunion),
     applications,
     uidCards,
     gateId: gate?.gateId ?? 'card-read',
     skewSec: gate?.skewSec ?? DEFAULT_TIMINGS.skewSec,
     apduTimeoutMs: gate?.apduTimeoutMs ?? DEFAULT_TIMINGS.apduTimeoutMs,
-    deadlineMs: gate?.cards?.deadlineMs,
+    deadlineMs: options.deadline === undefined ? gate?.cards?.deadlineMs : deadlineOf(options.deadline),
     timezone: gate?.timezone ?? DEFAULT_TIMEZONE,
     tokens: bank?.tokenKey !== undefined,
   };
+}
+
+/** `--deadline MS`: a slow reader (or a remote one) given more time than a lane would. */
+function deadlineOf(text: string): number {
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 100 || ms > 60_000) throw new InputError(`--deadline ${JSON.stringify(text)} must be a whole number of milliseconds from 100 to 60000`);
+  return ms;
 }
 
 /** Run the card flow on one card; nothing is journaled, nothing opens. */
@@ -115,11 +126,11 @@ function accepted(c: Credential, tokens: boolean): CardReadReport {
     result: 'accepted',
     reason: 'ok',
     kind: c.kind === 'code' ? null : c.kind,
-    application: emv?.aid ?? (c.kind === 'card' ? Buffer.from(CG_AID).toString('hex').toUpperCase() : null),
+    application: emv?.aid ?? (c.kind === 'card' ? Buffer.from(CG_AID).toString('hex').toUpperCase() : c.tunion ? Buffer.from(TUNION_AID).toString('hex').toUpperCase() : null),
     issuer: c.issuer,
     subject: c.kind === 'emv' && !tokens ? null : c.subject,
     pan: emv?.pan ?? null,
-    expiry: emv?.expiry ?? null,
+    expiry: emv?.expiry ?? (c.tunion ? dashed(c.tunion.card.issuer.validUntil) : null),
   };
 }
 
@@ -157,4 +168,9 @@ async function waitForCard(reader: CardReader, waitMs: number, name: string | un
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** YYYYMMDD as YYYY-MM-DD. */
+function dashed(date: string): string {
+  return `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}`;
 }

@@ -4,6 +4,7 @@ import { Decider, type Decision } from '../core/decider.js';
 import { MemoryDenyList } from '../core/denyList.js';
 import { ReplayGuard } from '../core/replayGuard.js';
 import { DEFAULT_TIMEZONE, DEFAULT_TIMINGS, type GateSettings } from '../core/settings.js';
+import type { CodePayload } from '../core/credentials/codeVerifier.js';
 import { CATEGORIES } from '../core/credentials/credential.js';
 import { readInputJson } from './inputFile.js';
 import { InputError, parseWith } from './settingsSchema.js';
@@ -17,6 +18,9 @@ export interface CheckOptions {
   deny?: string;
   skew?: string;
   freshness?: string;
+  /** A binary QR payload (a transport code) in hex or base64, instead of the code's text. */
+  hex?: string;
+  base64?: string;
 }
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -69,8 +73,30 @@ export function report(decision: Decision): CheckReport {
   };
 }
 
+/**
+ * The code `check` is given: the text argument, or a binary payload from
+ * `--hex` or `--base64`, exactly one of them. Whitespace in hex and base64 is
+ * ignored (a dump wrapped over lines); anything else that is not the encoding
+ * is a usage error, while bytes that are no code are the gate's to refuse.
+ */
+export function codeToCheck(text: string | undefined, options: Pick<CheckOptions, 'hex' | 'base64'>): CodePayload {
+  const given = [text !== undefined && 'the code text', options.hex !== undefined && '--hex', options.base64 !== undefined && '--base64'].filter((g) => g !== false);
+  if (given.length !== 1) throw new InputError(given.length === 0 ? 'give the code: its text, --hex HEX or --base64 B64' : `give the code once: ${given.join(' and ')} given`);
+  if (options.hex !== undefined) {
+    const digits = options.hex.replace(/\s+/g, '');
+    if (!/^(?:[0-9A-Fa-f]{2})*$/.test(digits)) throw new InputError(`--hex: ${digits.length % 2 ? 'an odd number of hex digits' : 'not hex digits'}`);
+    return Uint8Array.from(Buffer.from(digits, 'hex'));
+  }
+  if (options.base64 !== undefined) {
+    const b64 = options.base64.replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(b64) || b64.replace(/=+$/, '').length % 4 === 1) throw new InputError('--base64: not base64 (RFC 4648, standard or URL-safe alphabet)');
+    return Uint8Array.from(Buffer.from(b64.replaceAll('-', '+').replaceAll('_', '/'), 'base64'));
+  }
+  return text!;
+}
+
 /** Verify one code offline, as a gate with these settings would. Throws InputError for usage and file problems. */
-export function checkCode(text: string, options: CheckOptions): CheckReport {
+export function checkCode(code: CodePayload, options: CheckOptions): CheckReport {
   let trust: TrustStore;
   try {
     trust = TrustStore.fromDocument(readInputJson(options.trust, 'trust list'));
@@ -95,5 +121,5 @@ export function checkCode(text: string, options: CheckOptions): CheckReport {
   };
   const nowMs = options.at === undefined ? Date.now() : parseInstant(options.at);
   const decider = new Decider(trust, settings, denyList, new ReplayGuard());
-  return report(decider.decideCode(text, { nowMs, clockTrusted: true }));
+  return report(decider.decideCode(code, { nowMs, clockTrusted: true }));
 }

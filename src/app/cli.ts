@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { checkCode, type CheckOptions } from './checkCommand.js';
+import { checkCode, codeToCheck, type CheckOptions } from './checkCommand.js';
 import { DeviceStartError } from './boardBuilder.js';
 import { InputError } from './settingsSchema.js';
 
 /** Exit statuses every citygate command keeps to. */
 export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
 
-function readCodeText(text: string): string {
+function readCodeText(text: string | undefined): string | undefined {
   // "-" reads the code from standard input, as a scan module pipes it; only the line ending is dropped.
   return text === '-' ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : text;
 }
@@ -20,7 +20,7 @@ export function buildProgram(): Command {
 
   program
     .command('check')
-    .description('verify one city code offline and print the verdict as JSON (exit 0 accepted, 1 refused, 2 usage or file error)')
+    .description('verify one code offline (a CG1 city code, or a national transport QR code given with --hex/--base64) and print the verdict as JSON (exit 0 accepted, 1 refused, 2 usage or file error)')
     .requiredOption('--trust <file>', 'trust list (JSON, DESIGN.md §2)')
     .option('--at <iso-8601>', 'check as of this time instead of now')
     .option('--gate <id>', 'gate id (default "check")')
@@ -29,9 +29,12 @@ export function buildProgram(): Command {
     .option('--deny <file>', 'deny list: JSON {"issuer": ["subject", "cti:<hex>", ...]}')
     .addOption(new Option('--skew <seconds>', 'clock skew tolerance').default(undefined, '30'))
     .addOption(new Option('--freshness <seconds>', 'freshness window of offline codes').default(undefined, '60'))
-    .argument('<text>', 'the text of the QR code, or - to read it from standard input')
-    .action((text: string, options: CheckOptions) => {
-      const result = checkCode(readCodeText(text), options);
+    .option('--hex <hex>', 'a binary QR payload in hex instead of the text (- reads it from standard input)')
+    .option('--base64 <b64>', 'a binary QR payload in base64 instead of the text (- reads it from standard input)')
+    .argument('[text]', 'the text of the QR code, or - to read it from standard input')
+    .action((text: string | undefined, options: CheckOptions) => {
+      const code = codeToCheck(readCodeText(text), { hex: readCodeText(options.hex), base64: readCodeText(options.base64) });
+      const result = checkCode(code, options);
       process.stdout.write(`${JSON.stringify(result)}\n`);
       process.exitCode = result.result === 'accepted' ? EXIT.ok : EXIT.refused;
     });

@@ -47,6 +47,8 @@ export const configSchema = z
       /** Fitted on some gates only: absent means none. */
       emergency: deviceEntry.optional(),
       speaker: deviceEntry.optional(),
+      /** The PSAM slot where T-Union purse cards are debited (docs/config.md). */
+      sam: deviceEntry.optional(),
       /** Where a bus is: GPS receivers and the driver's console. */
       location: z.array(deviceEntry).default([]),
     })

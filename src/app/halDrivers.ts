@@ -15,6 +15,8 @@ import type { Indicators } from '../../hal/indicators.js';
 import type { PassageSensor } from '../../hal/passageSensor.js';
 import type { Speaker } from '../../hal/speaker.js';
 import { PcscCardReader, type PcscReaderOptions } from '../../hal/pcsc/pcscCardReader.js';
+import { PcscSamSlot } from '../../hal/pcsc/pcscSamSlot.js';
+import type { SamSlot } from '../../hal/samSlot.js';
 import { SerialScanner, serialScannerOptionsSchema, type SerialScannerOptions } from '../../hal/serialScanner.js';
 import { HEADER_CHIP_LABELS } from '../../hal/gpio/chipBase.js';
 import { createGpioBarrier, type GpioBarrierSettings } from '../../hal/gpio/barrier.js';
@@ -95,6 +97,12 @@ const pcscSettings = z.strictObject({
   exclude: pattern.optional(),
 });
 
+/** `devices.sam` with driver pcsc: the SAM slot's reader by name (a pattern), on the card readers' pcscd. */
+const pcscSamSettings = z.strictObject({
+  socket: z.string().min(1).optional(),
+  reader: pattern,
+});
+
 function pcscOptions(s: z.output<typeof pcscSettings>): PcscReaderOptions {
   return {
     ...(s.socket ? { socket: s.socket } : {}),
@@ -116,6 +124,9 @@ export function createHalDrivers() {
   return {
     readers: {
       pcsc: { settings: pcscSettings, create: async (s: z.output<typeof pcscSettings>) => new PcscCardReader(pcscOptions(s)) } satisfies Driver<CardReader>,
+    },
+    sam: {
+      pcsc: { settings: pcscSamSettings, create: async (s: z.output<typeof pcscSamSettings>) => new PcscSamSlot({ reader: new RegExp(s.reader), ...(s.socket ? { socket: s.socket } : {}) }) } satisfies Driver<SamSlot>,
     },
     scanners: {
       serial: { settings: serialScannerOptionsSchema, create: async (s: SerialScannerOptions) => new SerialScanner(s) } satisfies Driver<CodeScanner>,

@@ -4,6 +4,7 @@ import type { DenyListStore } from '../core/denylist/denyListStore.js';
 import type { Gate } from '../core/gate.js';
 import type { Journal } from '../core/journal.js';
 import type { Log } from '../core/log.js';
+import { InputError } from './settingsSchema.js';
 
 /** Latency buckets (seconds) around the gate's budget: most decisions take about a millisecond. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
@@ -45,6 +46,7 @@ export class GateMetrics {
     new Gauge({ name: 'citygate_emergency', help: '1 while the barrier is held open for evacuation', registers: [this.registry], collect() { this.set(gate.emergency() ? 1 : 0); } });
     new Gauge({ name: 'citygate_emergency_passages', help: 'Passages counted during emergency releases since start', registers: [this.registry], collect() { this.set(gate.emergencyPassages()); } });
     new Gauge({ name: 'citygate_journal_working', help: '1 while journal commits succeed', registers: [this.registry], collect() { this.set(gate.journalWorking() ? 1 : 0); } });
+    new Gauge({ name: 'citygate_purse_pending', help: 'T-Union purchases torn after DEBIT, not settled yet (the PSAM is device psam)', registers: [this.registry], collect() { this.set(journal.pendingPurchases().length); } });
     gate.onOutcome((outcome) => {
       if (outcome.type === 'tap') {
         taps.inc({ result: outcome.tap.result, reason: outcome.tap.reason });
@@ -70,7 +72,12 @@ export class GateMetrics {
     });
     this.server = server;
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        this.server = undefined;
+        // A second gate on one host, or any program on the port: say which port and which setting moves it.
+        const why = error.code === 'EADDRINUSE' ? 'is in use by another gate or program on this host' : `cannot be listened on (${error.code ?? error.message})`;
+        reject(new InputError(`metrics.port: ${host}:${port} ${why}: set another metrics.port in the config (0 takes any free port)`));
+      });
       server.listen(port, host, () => {
         log.info({ host, port: this.port() }, 'metrics listening');
         resolve();

@@ -7,6 +7,7 @@ import { accessibilitySchema } from './rules/accessibilitySchema.js';
 import { accessSchema } from './rules/accessSchema.js';
 import { busSchema } from './rules/busSchema.js';
 import { metroSchema } from './rules/metroSchema.js';
+import { tunionSchema } from './rules/tunionSchema.js';
 import { venueSchema } from './rules/venueSchema.js';
 
 const fen = z.number().int().min(0);
@@ -45,8 +46,13 @@ export const gateSettingsSchema = z
     access: accessSchema.optional(),
     bus: busSchema.optional(),
     metro: metroSchema.optional(),
+    tunion: tunionSchema.optional(),
   })
   .superRefine((g, context) => {
+    // A metro gate prices purse cards from its own station's fare table: without one it could charge nobody right.
+    if (g.cards?.applications.includes('tunion') && (g.mode === 'metro-entry' || g.mode === 'metro-exit') && g.tunion?.metro === undefined) {
+      context.addIssue({ code: 'custom', path: ['tunion', 'metro'], message: 'a metro gate taking tunion cards needs {station: "0103", fares: {"0101": 400, ...}, penaltyFare: 900}' });
+    }
     // Without its allow-list an access gate would let nobody through: say so at start, not at the first tap.
     if (g.mode === 'access' && g.access === undefined) {
       context.addIssue({ code: 'custom', path: ['access'], message: 'mode access needs an access section: {allow: [...], schedules: {...}, visitorIssuers: [...], uidCards: false}' });
@@ -73,6 +79,7 @@ export const gateSettingsSchema = z
       access: g.access,
       bus: g.bus,
       metro: g.metro,
+      tunion: g.tunion ?? (g.cards?.applications.includes('tunion') ? tunionSchema.parse({}) : undefined),
     }),
   );
 

@@ -1,22 +1,36 @@
 import type { CardChannel } from '../../hal/cardReader.js';
 import type { DisplayLine } from '../../hal/display.js';
 import { CardVerifier } from './credentials/cardVerifier.js';
-import { CodeVerifier } from './credentials/codeVerifier.js';
+import { CodeVerifier, type CodePayload } from './credentials/codeVerifier.js';
 import type { Credential, CredentialKind, Product } from './credentials/credential.js';
 import type { RevocationList } from './credentials/emv/revocationList.js';
 import type { BankCardKeys } from './credentials/qpbocCard.js';
 import type { TrustStore } from './credentials/trustList.js';
+import type { PurseTapData } from './credentials/tunion/purseData.js';
+import { decidePurse, type PurseParts, type PurseStep } from './credentials/tunion/purseDecision.js';
 import type { DenyList } from './denyList.js';
+import { usedAtGateLine } from './messages.js';
 import { asIdentified, Refusal, refuse, type Identity, type RefusalReason } from './reasons.js';
 import { ticketUseKey, type ReplayGuard } from './replayGuard.js';
-import type { ModeRules, Place } from './policy/modeRules.js';
+import type { Admission, ModeRules, Place } from './policy/modeRules.js';
 import { rulesForMode } from './policy/rulesForMode.js';
 import { windowNote } from './policy/windowNote.js';
 import type { GateMode, GateSettings } from './settings.js';
 import type { Tap } from './tap.js';
 
 export type Decision =
-  | { result: 'accepted'; reason: 'ok'; credential: Credential; fare: number | undefined; passages: number; note: DisplayLine[] | undefined }
+  | {
+      result: 'accepted';
+      reason: 'ok';
+      credential: Credential;
+      fare: number | undefined;
+      passages: number;
+      note: DisplayLine[] | undefined;
+      /** A purse card's purchase, still to run: the gate runs it after its double-tap check, and journals what it gives. */
+      purse?: PurseStep;
+      /** A purse card's purchase once made (or a torn one proved paid): the tap's `purse`. */
+      purseData?: PurseTapData;
+    }
   | {
       result: 'refused';
       reason: RefusalReason;
@@ -28,6 +42,9 @@ export type Decision =
       kind?: CredentialKind;
       /** A bank card refused inside its application: journaled as kind `emv` all the same (not a proof of anything, so not a double-tap key). */
       bankCard?: boolean;
+      /** A T-Union card refused, or its purchase torn: journaled as kind `tunion` (reading it proved nothing, so not a double-tap key). */
+      purseCard?: boolean;
+      purseData?: PurseTapData;
     };
 
 export interface DecisionTime {
@@ -53,9 +70,11 @@ export class Decider {
     private readonly replay: ReplayGuard,
     /** CA keys and token key for bank cards; without them the gate takes none. */
     bank?: BankCardKeys,
+    /** PSAM, pending purchases and config for T-Union purse cards; without them the gate reads none. */
+    private readonly purse?: PurseParts,
   ) {
     this.codes = new CodeVerifier(trust);
-    this.cards = new CardVerifier(trust, bank);
+    this.cards = new CardVerifier(trust, bank, purse?.settings);
   }
 
   setTrust(trust: TrustStore): void {
@@ -81,17 +100,19 @@ export class Decider {
   /** A tap was journaled: the rules of its mode learn from it (passback, capacity, transfers). */
   recordTap(tap: Tap): void {
     this.modeRules(tap.mode).record(tap);
+    this.purse?.pending.record(tap);
   }
 
   place(): Place | undefined {
     return this.modeRules().place();
   }
 
-  decideCode(text: string, time: DecisionTime): Decision {
+  /** A code's text, or the bytes of a binary one (a transport QR code, or a text code's UTF-8). */
+  decideCode(code: CodePayload, time: DecisionTime): Decision {
     return settle(() => {
       if (!time.clockTrusted) refuse('clock-untrusted', 'wall time is not trusted; codes depend on it');
       const s = this.settings;
-      return this.applyRules(this.codes.verify(text, { nowMs: time.nowMs, skewSec: s.skewSec, freshnessSec: s.freshnessSec }), time);
+      return this.applyRules(this.codes.verify(code, { nowMs: time.nowMs, skewSec: s.skewSec, freshnessSec: s.freshnessSec, timezone: s.timezone }), time);
     });
   }
 
@@ -114,6 +135,14 @@ export class Decider {
         timezone: s.timezone,
       });
       kind = credential.kind;
+      if (credential.tunion && this.purse) {
+        // Reading a purse card proves nothing (its MAC2 does, when it pays): its refusals are kind tunion but no double-tap key.
+        kind = undefined;
+        return await decidePurse(this.purse, credential, credential.tunion, time, s, (c, admit) => settle(() => this.applyRules(c, time, admit))).catch((error: unknown) => {
+          const refusal = refusalOf(error);
+          return refusal.result === 'refused' ? { ...refusal, identity: refusal.identity ?? { issuer: credential.issuer, subject: credential.subject, category: credential.category }, purseCard: true } : refusal;
+        });
+      }
       return this.applyRules(credential, time);
     } catch (error) {
       const refusal = refusalOf(error);
@@ -122,7 +151,7 @@ export class Decider {
   }
 
   /** The gate's rules, in order; a refusal here always names the holder. Throws a Refusal. */
-  private applyRules(credential: Credential, time: DecisionTime): Decision {
+  private applyRules(credential: Credential, time: DecisionTime, admit?: (credential: Credential, nowMs: number) => Admission): Decision {
     const s = this.settings;
     const identity = { issuer: credential.issuer, subject: credential.subject, category: credential.category };
     asIdentified(identity, () => {
@@ -135,14 +164,22 @@ export class Decider {
       checkWindow(product, time.nowMs, s);
       if (product?.entries === 0) refuse('entries-used', 'the ticket allows no entries');
       if (!s.categories.includes(credential.category)) refuse('category-not-allowed', `${credential.category} holders may not pass this gate`);
-      if (credential.replay && this.replay.seen(credential.replay.key, time.nowMs)) refuse('replayed', `code already used at this gate`);
+      if (credential.replay && this.replay.seen(credential.replay.key, time.nowMs)) {
+        const elsewhere = this.replay.usedElsewhere(credential.replay.key);
+        if (elsewhere !== undefined) refuse('replayed', `code already used at gate ${elsewhere} of this site`, [usedAtGateLine(elsewhere)]);
+        refuse('replayed', 'code already used');
+      }
     });
     const ticket = credential.ticket;
     const usedBefore = ticket ? this.replay.ticketUses(ticket.id, time.nowMs) : 0;
     if (ticket && usedBefore >= ticket.entries) {
       asIdentified(identity, () => refuse('entries-used', `all ${ticket.entries} entries of the ticket are used`));
     }
-    const admission = asIdentified(identity, () => this.modeRules().admit(credential, time.nowMs));
+    const admission = asIdentified(identity, () => (admit ? admit(credential, time.nowMs) : this.modeRules().admit(credential, time.nowMs)));
+    const limit = credential.fareLimit;
+    if (limit !== undefined && (admission.fare ?? 0) > limit) {
+      asIdentified(identity, () => refuse('over-limit', `fare ${admission.fare} fen is above the single-trip limit of ${limit} fen`));
+    }
     if (!ticket) return { result: 'accepted', reason: 'ok', credential, fare: admission.fare, passages: admission.passages, note: admission.note };
     // A ticket grants no more passages than it has entries left, and the gate records how many are used
     // (with the code's own key) in the one key it journals with the tap and shares with the site.
@@ -174,7 +211,7 @@ function settle(decide: () => Decision): Decision {
  */
 function refusalOf(error: unknown): Decision {
   if (error instanceof Refusal) {
-    return { result: 'refused', reason: error.reason, detail: error.detail, identity: error.identity, note: error.note, ...(error.card?.kind === 'emv' ? { bankCard: true } : {}) };
+    return { result: 'refused', reason: error.reason, detail: error.detail, identity: error.identity, note: error.note, ...(error.card?.kind === 'emv' ? { bankCard: true } : {}), ...(error.card?.kind === 'tunion' ? { purseCard: true } : {}) };
   }
   return { result: 'refused', reason: 'malformed', detail: `unexpected: ${(error as Error)?.stack ?? String(error)}`, identity: undefined };
 }

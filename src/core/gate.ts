@@ -6,10 +6,15 @@ import type { DisplayLine } from '../../hal/display.js';
 import type { EmergencyContact, EmergencyContactEvent } from '../../hal/emergencyInput.js';
 import type { PassageEvent } from '../../hal/passageSensor.js';
 import type { PromptId } from '../../hal/speaker.js';
+import type { CodePayload } from './credentials/codeVerifier.js';
+import type { Psam } from './credentials/tunion/psam.js';
+import type { PurseTapData } from './credentials/tunion/purseData.js';
+import type { PurchaseHooks } from './credentials/tunion/tunionSession.js';
 import type { Decider, Decision } from './decider.js';
 import type { GateEventType, Journal } from './journal.js';
 import type { Log } from './log.js';
 import { acceptScreen, EMERGENCY_SCREEN, IDLE_SCREEN, refusalScreen } from './messages.js';
+import { Refusal } from './reasons.js';
 import type { ReplayGuard } from './replayGuard.js';
 import type { GateMode, GateSettings } from './settings.js';
 import type { Tap, TapDraft, TapKind } from './tap.js';
@@ -42,7 +47,7 @@ export interface DeviceHealth {
 
 export type Alarm = { type: 'tailgate' } | { type: 'journal-unavailable'; error: string } | { type: 'device'; error: string };
 
-type Presentation = { kind: 'card'; channel: CardChannel; atMono: number; atWall: number } | { kind: 'code'; text: string; atMono: number; atWall: number };
+type Presentation = { kind: 'card'; channel: CardChannel; atMono: number; atWall: number } | { kind: 'code'; code: CodePayload; atMono: number; atWall: number };
 
 export interface GateParts {
   board: Board;
@@ -51,6 +56,8 @@ export interface GateParts {
   replay: ReplayGuard;
   settings: GateSettings;
   log: Log;
+  /** The PSAM in the SAM slot, where purse cards are taken: started with the gate, its health is device `psam`. */
+  psam?: Psam;
 }
 
 /**
@@ -185,6 +192,11 @@ export class Gate {
     if (!this.emergency()) await board.barrier.close();
     // Asked again: the loop may have opened while the barrier was closing.
     if (!this.emergency()) this.show(IDLE_SCREEN);
+    // The PSAM's terminal id is read before the first card: a purse card must not wait for it.
+    await this.parts.psam?.start((healthy, detail) => {
+      this.parts.log.info({ healthy, detail }, 'psam');
+      this.reportDevice('psam', healthy, detail);
+    });
     for (const [i, reader] of board.readers.entries()) await reader.start((event) => this.onReaderEvent(`reader:${i}`, event));
     for (const [i, scanner] of board.scanners.entries()) await scanner.start((event) => this.onScannerEvent(`scanner:${i}`, event));
     await board.passage.start((event) => this.onPassage(event));
@@ -197,6 +209,7 @@ export class Gate {
     await board.passage.stop();
     await board.emergency?.stop();
     await this.queue;
+    await this.parts.psam?.stop();
     this.openTimer?.cancel();
     this.journalProbe?.cancel();
     // Stopping the software does not end an evacuation: the barrier stays as it is.
@@ -208,9 +221,10 @@ export class Gate {
     await this.queue;
   }
 
-  presentCode(text: string): Promise<Outcome> {
+  /** A code's text, or the bytes of a binary code. */
+  presentCode(code: CodePayload): Promise<Outcome> {
     const { clock } = this.parts.board;
-    return this.enqueue({ kind: 'code', text, atMono: clock.monotonic(), atWall: clock.now() });
+    return this.enqueue({ kind: 'code', code, atMono: clock.monotonic(), atWall: clock.now() });
   }
 
   presentCard(channel: CardChannel): Promise<Outcome> {
@@ -225,6 +239,7 @@ export class Gate {
 
   private onScannerEvent(device: string, event: CodeScannerEvent): void {
     if (event.type === 'code') void this.presentCode(event.text);
+    else if (event.type === 'binary') void this.presentCode(event.bytes);
     else this.reportDevice(device, event.healthy, event.detail);
   }
 
@@ -300,7 +315,7 @@ export class Gate {
   private async handle(p: Presentation): Promise<Outcome> {
     const { board, decider } = this.parts;
     this.pruneRecent(p.atMono);
-    const earlierCode = p.kind === 'code' ? this.recent.get(`code:${p.text}`) : undefined;
+    const earlierCode = p.kind === 'code' ? this.recent.get(codeKey(p.code)) : undefined;
     if (earlierCode) return { type: 'repeat', of: earlierCode.tap };
     this.busy = true;
     this.setState(p.kind === 'card' ? 'reading' : 'deciding');
@@ -311,15 +326,18 @@ export class Gate {
         decision = await decider.decideCard(p.channel, time);
         this.setState('deciding');
       } else {
-        decision = decider.decideCode(p.text, time);
+        decision = decider.decideCode(p.code, time);
       }
       const key = presentationKey(p, decision);
       // A code's text was looked up before deciding; a card is known by its number only now.
       const earlier = p.kind === 'card' && key !== undefined ? this.recent.get(key) : undefined;
       if (earlier) return { type: 'repeat', of: earlier.tap };
+      // A purse card pays only now, once it is known not to be a double tap; only a purchase made is a double tap's anchor.
+      if (p.kind === 'card' && decision.result === 'accepted' && decision.purse) decision = await decision.purse.run(this.purseHooks(p, decision), board.clock.now());
       const draft = this.draft(p, decision);
       const outcome = decision.result === 'accepted' ? this.accept(decision, draft) : this.refuse(decision, draft);
-      if (outcome.type === 'tap' && key !== undefined) this.recent.set(key, { atMono: p.atMono, tap: outcome.tap });
+      const anchor = presentationKey(p, decision);
+      if (outcome.type === 'tap' && anchor !== undefined) this.recent.set(anchor, { atMono: p.atMono, tap: outcome.tap });
       return outcome;
     } finally {
       // The card is let go only after barrier and journal: releasing it is not on the passenger's clock.
@@ -412,7 +430,8 @@ export class Gate {
   private draft(p: Presentation, decision: Decision): TapDraft {
     const { board, settings } = this.parts;
     // A card read by its UID alone is journaled as kind `uid`; a bank card as `emv`, refused or not.
-    const kind: TapKind = (decision.result === 'accepted' ? decision.credential.kind : (decision.kind ?? (decision.bankCard ? 'emv' : undefined))) ?? p.kind;
+    const kind: TapKind = (decision.result === 'accepted' ? decision.credential.kind : (decision.kind ?? (decision.bankCard ? 'emv' : decision.purseCard ? 'tunion' : undefined))) ?? p.kind;
+    const purse = decision.purseData ? { purse: decision.purseData } : {};
     const base = {
       at: new Date(p.atWall).toISOString(),
       mode: settings.mode,
@@ -422,10 +441,30 @@ export class Gate {
     };
     if (decision.result === 'accepted') {
       const c = decision.credential;
-      return { ...base, issuer: c.issuer, subject: c.subject, category: c.category, result: 'accepted', reason: 'ok', fare: decision.fare ?? null, product: c.product ?? null, emv: c.emv ?? null };
+      return { ...base, issuer: c.issuer, subject: c.subject, category: c.category, result: 'accepted', reason: 'ok', fare: decision.fare ?? null, product: c.product ?? null, emv: c.emv ?? null, ...purse };
     }
     const who = decision.identity;
-    return { ...base, issuer: who?.issuer ?? null, subject: who?.subject ?? null, category: who?.category ?? null, result: 'refused', reason: decision.reason, fare: null, product: null, emv: null };
+    return { ...base, issuer: who?.issuer ?? null, subject: who?.subject ?? null, category: who?.category ?? null, result: 'refused', reason: decision.reason, fare: null, product: null, emv: null, ...purse };
+  }
+
+  /**
+   * What a purse purchase keeps on disk before DEBIT goes out: the pending tap
+   * it becomes if the card's answer never comes (or the gate dies waiting).
+   * A journal that refuses it stops the purchase before any money moves.
+   */
+  private purseHooks(p: Presentation, decision: Extract<Decision, { result: 'accepted' }>): PurchaseHooks {
+    return {
+      intend: (pending: PurseTapData) => {
+        const c = decision.credential;
+        const pendingDecision: Decision = { result: 'refused', reason: 'purchase-pending', detail: 'DEBIT sent', identity: { issuer: c.issuer, subject: c.subject, category: c.category }, purseCard: true, purseData: pending };
+        try {
+          this.parts.journal.intendPurchase(pending.card, this.draft(p, pendingDecision), this.parts.board.clock.now());
+        } catch (error) {
+          this.journalFailed((error as Error).message);
+          throw new Refusal('journal-unavailable', `the purchase was not begun: ${(error as Error).message}`);
+        }
+      },
+    };
   }
 
   /** During an emergency release the barrier is open already and nothing is counted against a ticket. */
@@ -566,11 +605,16 @@ export class Gate {
  * card's tap, or get the real card turned away as a repeat.
  */
 function presentationKey(p: Presentation, decision: Decision): string | undefined {
-  if (p.kind === 'code') return `code:${p.text}`;
+  if (p.kind === 'code') return codeKey(p.code);
   if (decision.result === 'accepted') return `card:${decision.credential.issuer}:${decision.credential.subject}`;
   // A refusal carries the credential's kind only when the card was verified before the rules refused it.
   const who = decision.kind !== undefined ? decision.identity : undefined;
   return who ? `card:${who.issuer}:${who.subject}` : undefined;
+}
+
+/** A code's text, or its bytes in hex: two presentations of the same payload are the same tap. */
+function codeKey(code: CodePayload): string {
+  return typeof code === 'string' ? `code:${code}` : `bytes:${Buffer.from(code.buffer, code.byteOffset, code.byteLength).toString('hex')}`;
 }
 
 function round(ms: number): number {

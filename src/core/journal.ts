@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
+import { closesPending } from './credentials/tunion/pendingPurses.js';
 import { MIGRATIONS } from './journalSchema.js';
 import type { Tap, TapDraft } from './tap.js';
 import { tapFromRow, tapParameters, type TapRow } from './tapRow.js';
@@ -21,6 +22,8 @@ export class Journal {
   private readonly db: Database.Database;
   private readonly insertTap: Database.Statement;
   private readonly insertUsed: Database.Statement;
+  private readonly holdPurse: Database.Statement;
+  private readonly clearPurse: Database.Statement;
   private readonly appendTx: (tap: Tap, used: { key: string; until: number } | undefined) => void;
   private lastSeq: number;
   private commitsSinceCheckpoint = 0;
@@ -38,14 +41,19 @@ export class Journal {
     this.migrate();
     this.claimGate();
     this.insertTap = this.db.prepare(
-      `INSERT INTO taps (seq, id, at, gate, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place, emv)
-       VALUES (@seq, @id, @at, @gate, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @place, @emv)`,
+      `INSERT INTO taps (seq, id, at, gate, site, mode, kind, issuer, subject, category, result, reason, fare, product, latency_ms, place, emv, purse)
+       VALUES (@seq, @id, @at, @gate, @site, @mode, @kind, @issuer, @subject, @category, @result, @reason, @fare, @product, @latencyMs, @place, @emv, @purse)`,
     );
+    this.holdPurse = this.db.prepare(
+      'INSERT INTO purse_pending (card, tap_id, at_ms, pending) VALUES (?, ?, ?, ?) ON CONFLICT (card) DO UPDATE SET tap_id = excluded.tap_id, at_ms = excluded.at_ms, pending = excluded.pending',
+    );
+    this.clearPurse = this.db.prepare('DELETE FROM purse_pending WHERE card = ?');
     // A use is never shortened: whatever else is written for the key, the longest `until` holds.
     this.insertUsed = this.db.prepare('INSERT INTO used_credentials (key, until_ms) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET until_ms = max(until_ms, excluded.until_ms)');
     this.appendTx = this.db.transaction((tap: Tap, used: { key: string; until: number } | undefined) => {
       this.insertTap.run(tapParameters(tap));
       if (used) this.insertUsed.run(used.key, Math.ceil(used.until));
+      this.followPurse(tap);
     });
     this.lastSeq = (this.db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM taps').get() as { seq: number }).seq;
   }
@@ -87,14 +95,45 @@ export class Journal {
    * transaction; returns the tap once it is on disk. Throws if the disk refuses.
    */
   append(draft: TapDraft, used?: { key: string; until: number }): Tap {
-    const { at, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs, place, emv } = draft;
+    const { at, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs, place, emv, purse } = draft;
     // Field order as DESIGN.md §4 lists them (then this gate's own), for people reading the JSON.
-    const tap: Tap = { id: uuidv7(), seq: this.lastSeq + 1, at, gate: this.gate, site: this.site, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs, place, emv: emv ?? null };
+    const tap: Tap = { id: uuidv7(), seq: this.lastSeq + 1, at, gate: this.gate, site: this.site, mode, kind, issuer, subject, category, result, reason, fare, product, latencyMs, place, emv: emv ?? null, ...(purse ? { purse } : {}) };
     this.appendTx(tap, used);
     this.lastSeq = tap.seq;
     // Bound the WAL even if the gate is never idle.
     if (++this.commitsSinceCheckpoint >= FORCED_CHECKPOINT) this.checkpoint();
     return tap;
+  }
+
+  /* T-Union purse purchases (credentials/tunion/): the pending purchase of each card, in the same commits as the taps. */
+
+  /** A purse tap's commit also moves its card's pending purchase: a pending tap holds it, a tap that settles it or pays again clears it. */
+  private followPurse(tap: Tap): void {
+    const purse = tap.purse;
+    if (tap.kind !== 'tunion' || !purse) return;
+    if (tap.reason === 'purchase-pending') this.holdPurse.run(purse.card, tap.id, Date.parse(tap.at), JSON.stringify(tap));
+    else if (closesPending(purse)) this.clearPurse.run(purse.card);
+  }
+
+  /**
+   * Commit, before DEBIT is sent, the pending tap the purchase becomes if no
+   * answer comes back: a gate killed before the purchase's own tap is
+   * committed finds it at its next start (recoverPurses). Throws if the disk refuses.
+   */
+  intendPurchase(card: string, pending: TapDraft, atMs: number): void {
+    this.holdPurse.run(card, null, Math.round(atMs), JSON.stringify(pending));
+    if (++this.commitsSinceCheckpoint >= FORCED_CHECKPOINT) this.checkpoint();
+  }
+
+  /** At start: purchases whose DEBIT went out before the gate died, with no tap since, become pending taps (uploaded like any tap). */
+  recoverPurses(): Tap[] {
+    const orphans = this.db.prepare('SELECT card, pending FROM purse_pending WHERE tap_id IS NULL').all() as { card: string; pending: string }[];
+    return orphans.map((row) => this.append(JSON.parse(row.pending) as TapDraft));
+  }
+
+  /** Pending purchases held now (card, pending tap id or null while DEBIT is in flight). */
+  pendingPurchases(): { card: string; tapId: string | null; atMs: number }[] {
+    return this.db.prepare('SELECT card, tap_id AS tapId, at_ms AS atMs FROM purse_pending ORDER BY at_ms').all() as { card: string; tapId: string | null; atMs: number }[];
   }
 
   /** Fold the WAL back into the database if enough has gathered; for idle moments. */

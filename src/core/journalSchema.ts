@@ -75,4 +75,15 @@ export const MIGRATIONS: readonly string[] = [
    INSERT INTO command_nonces (nonce, until_ms)
      SELECT substr(key, 5), max(until_ms) FROM used_credentials WHERE substr(key, 1, 4) = 'cmd:' GROUP BY substr(key, 5);
    DELETE FROM used_credentials WHERE substr(key, 1, 4) = 'cmd:';`,
+  // T-Union purse purchases (issue 13): each tap's purchase for clearing, and per card the purchase
+  // whose DEBIT may have gone out unanswered. A row is written before DEBIT is sent (`tap_id` NULL,
+  // `pending` the pending tap it becomes), then cleared with the tap that settles it, or linked to
+  // the pending tap journaled when the answer never came; a start finds those the gate died on.
+  `ALTER TABLE taps ADD COLUMN purse TEXT;
+   CREATE TABLE purse_pending (
+     card TEXT PRIMARY KEY,
+     tap_id TEXT,
+     at_ms INTEGER NOT NULL,
+     pending TEXT NOT NULL
+   ) WITHOUT ROWID;`,
 ];

@@ -26,6 +26,10 @@ const REFUSAL_TEXT: Record<RefusalReason, DisplayLine> = {
   'not-allowed': { zh: '无通行权限，请咨询工作人员', en: 'Not authorised, please ask staff' },
   'outside-schedule': { zh: '当前时段不可通行', en: 'Not allowed at this time' },
   'certificate-revoked': { zh: '此卡已停用，请咨询工作人员', en: 'Card withdrawn by its bank, ask staff' },
+  'over-limit': { zh: '车费超过限额，请刷卡', en: 'Fare over code limit, use a card' },
+  'insufficient-balance': { zh: '余额不足，请充值', en: 'Balance too low, please top up' },
+  'purchase-pending': { zh: '交易未完成，请重新刷卡', en: 'Not completed, tap again' },
+  'psam-unavailable': { zh: '本机无法扣费，请扫码', en: 'Cannot charge this card, scan a code' },
   passback: { zh: '请勿重复进站', en: 'Already entered' },
   'clock-untrusted': { zh: '设备时间异常，请刷卡', en: 'Gate clock fault, use your card' },
   'journal-unavailable': { zh: '设备故障，请咨询工作人员', en: 'Gate fault, please ask staff' },
@@ -75,6 +79,19 @@ export function groupLine(passages: number): DisplayLine {
 }
 
 export const VISITOR_LINE: DisplayLine = { zh: '访客', en: 'Visitor' };
+
+/** Under "Code already used" when another gate of the site used it: the passenger and staff see where. */
+export function usedAtGateLine(gate: string): DisplayLine {
+  // The id comes from a site message: shown only as short plain ASCII, which the display has glyphs for.
+  if (/^[\x21-\x7e]{1,24}$/.test(gate)) return { zh: `已在闸机 ${gate} 使用`, en: `Used at gate ${gate}` };
+  return { zh: '已在本站点闸机使用', en: 'Used at another gate of this site' };
+}
+
+/** A purse card's balance (fen): after the fare when it paid, or what it holds when it could not. */
+export function balanceLine(balance: number): DisplayLine {
+  const yuan = (balance / 100).toFixed(2);
+  return { zh: `余额 ${yuan} 元`, en: `Balance ¥${yuan}` };
+}
 
 /** Why a fare is below the base fare, under the fare, so that the driver can check a concession. */
 export const FARE_NOTE_TEXT = {

@@ -42,6 +42,14 @@ export const GATE_REASONS = [
   'outside-schedule',
   /** A bank card's issuer certificate is on the fleet's issuer-certificate revocation list (RID, CA index, serial). */
   'certificate-revoked',
+  /** The fare this gate charges is above the single-trip limit the credential's issuer authorised (a transport QR code's 单次消费金额上限). */
+  'over-limit',
+  /** A T-Union purse card holds less than the fare (the balance is shown). */
+  'insufficient-balance',
+  /** A T-Union purchase torn after DEBIT was sent: whether the card paid is not known yet; nobody passed (docs/credentials.md). */
+  'purchase-pending',
+  /** A T-Union purse card at a gate whose PSAM is missing or not working: the gate cannot debit it. */
+  'psam-unavailable',
 ] as const;
 
 export type Reason = (typeof CONTRACT_REASONS)[number] | (typeof GATE_REASONS)[number];
@@ -49,7 +57,7 @@ export type RefusalReason = Exclude<Reason, 'ok'>;
 
 /** How far a refused card got: which application read it, and the masked PAN and expiry once known. */
 export interface CardTrace {
-  kind: 'card' | 'emv' | 'uid';
+  kind: 'card' | 'emv' | 'uid' | 'tunion';
   application?: string;
   pan?: string;
   expiry?: string;

@@ -27,6 +27,8 @@ export function ticketUseKey(id: string, used: number, codeKey: string | undefin
  */
 export class ReplayGuard {
   private readonly used = new Map<string, number>();
+  /** Key -> the gate of the site that used it, for keys learned from the site (not journaled here). */
+  private readonly usedAt = new Map<string, string>();
   /** Ticket id -> the most entries a remembered use says are used, and until when that holds. */
   private readonly tickets = new Map<string, { used: number; until: number }>();
   private lastPrune = 0;
@@ -36,14 +38,21 @@ export class ReplayGuard {
     return until !== undefined && until > nowMs;
   }
 
+  /** The other gate of the site that used `key`, when it was learned from the site since this start. */
+  usedElsewhere(key: string): string | undefined {
+    return this.usedAt.get(key);
+  }
+
   /** Entries of the ticket `id` ({@link ticketId}) used so far, here or at the site. */
   ticketUses(id: string, nowMs: number): number {
     const entry = this.tickets.get(id);
     return entry !== undefined && entry.until > nowMs ? entry.used : 0;
   }
 
-  remember(key: string, untilMs: number, nowMs: number): void {
+  /** `gate`: the other gate of the site that used it (site sharing); none for this gate's own taps and the journal's keys. */
+  remember(key: string, untilMs: number, nowMs: number, gate?: string): void {
     this.used.set(key, untilMs);
+    if (gate !== undefined) this.usedAt.set(key, gate);
     const ticket = TICKET_USE.exec(key);
     if (ticket) {
       const [, prefix, count, issuerAndCti, codeKey] = ticket;
@@ -52,6 +61,7 @@ export class ReplayGuard {
       const used = Number(count);
       if (!held || held.until <= nowMs || used > held.used) this.tickets.set(id, { used, until: Math.max(untilMs, held?.until ?? 0) });
       if (codeKey !== undefined) this.used.set(codeKey, Math.max(untilMs, this.used.get(codeKey) ?? 0));
+      if (codeKey !== undefined && gate !== undefined) this.usedAt.set(codeKey, gate);
     }
     if (nowMs - this.lastPrune > 60_000) this.prune(nowMs);
   }
@@ -62,7 +72,11 @@ export class ReplayGuard {
 
   private prune(nowMs: number): void {
     this.lastPrune = nowMs;
-    for (const [key, until] of this.used) if (until <= nowMs) this.used.delete(key);
+    for (const [key, until] of this.used) {
+      if (until > nowMs) continue;
+      this.used.delete(key);
+      this.usedAt.delete(key);
+    }
     for (const [id, entry] of this.tickets) if (entry.until <= nowMs) this.tickets.delete(id);
   }
 }

@@ -1,5 +1,6 @@
 import type { CardApplicationName } from './credentials/cardApplication.js';
 import type { Category } from './credentials/credential.js';
+import type { TunionSettings } from './credentials/tunion/tunionSettings.js';
 import type { AccessSettings } from './policy/accessRules.js';
 import type { BusSettings } from './policy/busRules.js';
 import type { MetroSettings } from './policy/metroRules.js';
@@ -50,6 +51,8 @@ export interface GateSettings {
   cards?: CardSettings;
   /** Wide lane, large text, clear tones (docs/modes.md, "Accessibility"); absent: none of them. */
   accessibility?: AccessibilitySettings;
+  /** How this gate takes T-Union purse cards (docs/config.md); used where `cards.applications` has `tunion`. */
+  tunion?: TunionSettings;
 }
 
 export interface CardSettings {

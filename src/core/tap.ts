@@ -1,9 +1,10 @@
 import type { EmvTapData, Product } from './credentials/credential.js';
+import type { PurseTapData } from './credentials/tunion/purseData.js';
 import type { Place } from './policy/modeRules.js';
 import type { Reason } from './reasons.js';
 import type { GateMode } from './settings.js';
 
-export type TapKind = 'card' | 'code' | 'uid' | 'emv';
+export type TapKind = 'card' | 'code' | 'uid' | 'emv' | 'tunion';
 
 /** One tap as the journal keeps it and the fleet receives it (DESIGN.md §4). */
 export interface Tap {
@@ -31,6 +32,8 @@ export interface Tap {
   place: Place | null;
   /** A bank card's claim data (kind `emv`, accepted); null for every other tap. */
   emv: EmvTapData | null;
+  /** A T-Union purse tap's purchase, for clearing (kind `tunion`); absent or null for every other tap. */
+  purse?: PurseTapData | null;
 }
 
 /** What the gate knows of a tap before the journal gives it an id and a seq. */

@@ -20,6 +20,8 @@ export interface TapRow {
   place: string | null;
   /** Absent in rows from before bank cards. */
   emv?: string | null;
+  /** Absent in rows from before purse cards. */
+  purse?: string | null;
 }
 
 /** A tap as named parameters of an INSERT: objects as JSON text. An imported tap from before places may lack one. */
@@ -29,6 +31,7 @@ export function tapParameters(tap: Tap): Record<string, unknown> {
     product: tap.product === null ? null : JSON.stringify(tap.product),
     place: tap.place ? JSON.stringify(tap.place) : null,
     emv: tap.emv ? JSON.stringify(tap.emv) : null,
+    purse: tap.purse ? JSON.stringify(tap.purse) : null,
   };
 }
 
@@ -51,5 +54,6 @@ export function tapFromRow(row: TapRow): Tap {
     latencyMs: row.latency_ms,
     place: row.place === null ? null : (JSON.parse(row.place) as Tap['place']),
     emv: row.emv ? (JSON.parse(row.emv) as Tap['emv']) : null,
+    ...(row.purse ? { purse: JSON.parse(row.purse) as Tap['purse'] } : {}),
   };
 }

@@ -365,13 +365,15 @@ function main() {
     { name: 'code-angle-35', text: student, grey: codeFrame(student, { view: { size: 360, yaw: -35, pitch: 10, roll: 12 }, seed: 3 }), about: 'perspective: 35 deg yaw, 10 deg pitch, 12 deg roll' },
     { name: 'code-blur', text: senior, grey: codeFrame(senior, { view: { size: 300, roll: 5 }, blur: 1.8, seed: 4 }), about: 'out of focus: gaussian sigma 1.8 px on 5 px modules' },
     { name: 'code-low-contrast', text: student, grey: codeFrame(student, { view: { size: 320, yaw: 15 }, dark: 110, paper: 170, grain: 3, lighting: { sideFrom: 0.8, sideTo: 1.1 }, seed: 5 }), about: 'low contrast: ink 110 on paper 170, side light, sensor noise' },
+    { name: 'code-angle-45', text: student, grey: codeFrame(student, { view: { size: 360, yaw: -45, pitch: -12, roll: -20, focal: 600 }, seed: 13 }), about: 'perspective: 45 deg yaw, 12 deg pitch, 20 deg roll (beyond the @zxing/library decoder the gate had before zxing-cpp)' },
+    { name: 'code-faint', text: student, grey: codeFrame(student, { view: { size: 300 }, dark: 135, paper: 160, grain: 3, seed: 12 }), about: 'faint: ink 135 on paper 160 with noise (beyond the @zxing/library decoder too)' },
     { name: 'code-small', text: senior, grey: codeFrame(senior, { view: { size: 190, cx: 250, cy: 200, roll: -8 }, seed: 6 }), about: 'far away: 3 px modules, off centre' },
     { name: 'code-offline', text: offline, grey: codeFrame(offline, { view: { size: 380, yaw: 12, roll: 4 }, seed: 8 }), about: 'holder-bound offline code (version 13), slight angle' },
     { name: 'code-phone', text: senior, grey: phoneFrame(senior, { yaw: 18, roll: 8, glareAt: { cx: 420, cy: 150, rx: 70, ry: 40 }, seed: 9 }), about: 'on a phone screen: dark surround, black bezel, glare on the glass' },
     { name: 'code-phone-offline', text: offline, grey: phoneFrame(offline, { yaw: -15, roll: 10, glareAt: { cx: 240, cy: 330, rx: 50, ry: 30 }, seed: 10 }), about: 'offline code on a phone screen, glare over the lower finder pattern' },
     { name: 'toodamaged-blur', text: null, grey: codeFrame(senior, { view: { size: 300 }, blur: 4.5, seed: 11 }), about: 'a code so out of focus it must give nothing (gaussian sigma 4.5 px on 5 px modules)' },
-    { name: 'toodamaged-angle-45', text: null, grey: codeFrame(student, { view: { size: 360, yaw: -45, pitch: -12, roll: -20, focal: 600 }, seed: 13 }), about: 'a code seen too steeply to read here: 45 deg yaw, 12 deg pitch, 20 deg roll' },
-    { name: 'toodamaged-contrast', text: null, grey: codeFrame(student, { view: { size: 300 }, dark: 135, paper: 160, grain: 3, seed: 12 }), about: 'a code too faint to read: ink 135 on paper 160 with noise' },
+    { name: 'toodamaged-angle-76', text: null, grey: codeFrame(student, { view: { size: 360, yaw: -76, pitch: -15, roll: -20, focal: 600 }, seed: 13 }), about: 'a code seen too steeply to read: 76 deg yaw, 15 deg pitch, 20 deg roll' },
+    { name: 'toodamaged-contrast', text: null, grey: codeFrame(student, { view: { size: 300 }, dark: 150, paper: 160, grain: 3, seed: 12 }), about: 'a code too faint to read: ink 150 on paper 160 with noise' },
     ...Object.entries(noCodeFrames()).map(([name, grey]) => ({ name, text: null, grey, about: name.replace('nocode-', 'no code: ') })),
   ];
 

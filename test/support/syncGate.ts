@@ -31,6 +31,12 @@ export interface SyncGateOptions {
   /** Reuse a gate's directory (journal, trust file, deny lists): a restart. */
   dir?: string;
   startWallMs?: number;
+  /** PEM text: the broker's CA and this gate's client certificate and key, as the daemon reads them from `sync.tls`. */
+  tls?: { ca?: string; cert?: string; key?: string };
+  /** A SUBACK timeout other than the link's default. */
+  subackTimeoutMs?: number;
+  /** false: return once the link is started, without waiting for its subscriptions (a broker that never answers them). */
+  waitReady?: boolean;
 }
 
 export interface SyncGate extends AssembledGate {
@@ -78,19 +84,19 @@ export async function startSyncGate(options: SyncGateOptions): Promise<SyncGate>
   const trust = new TrustFile(trustPath, parts.journal, parts.decider);
   const link = new FleetLink(
     { ...parts, denyList, trust, clock: board.clock, gateId: options.gateId, site, skewSec: settings.skewSec, version: '0.1.0-test', log, onModeCommand: (mode) => modes.push(mode) },
-    { url: options.url, uploader: { ...DEFAULT_UPLOADER, ...options.uploader }, maxBackoffMs: 1_000 },
+    { url: options.url, ...(options.tls ? { tls: options.tls } : {}), uploader: { ...DEFAULT_UPLOADER, ...options.uploader }, maxBackoffMs: 1_000, ...(options.subackTimeoutMs ? { subackTimeoutMs: options.subackTimeoutMs } : {}) },
   );
   // The gate publishes its online status once its subscriptions are in place: a live (not retained) one means it is ready.
-  const watcher = mqtt.connect(options.url, { clientId: `ready-${options.gateId}-${Math.random().toString(16).slice(2)}`, reconnectPeriod: 200 });
+  const watcher = mqtt.connect(options.url, { clientId: `ready-${options.gateId}-${Math.random().toString(16).slice(2)}`, reconnectPeriod: 200, ...options.tls });
   let ready = false;
   watcher.on('message', (_topic, payload, packet) => {
     if (!packet.retain && (JSON.parse(payload.toString('utf8')) as { online?: boolean }).online === true) ready = true;
   });
   await waitFor(() => watcher.connected, 'the readiness watcher connected');
-  await watcher.subscribeAsync(`citygate/v1/gates/${options.gateId}/status`, { qos: 1 });
+  if (options.waitReady !== false) await watcher.subscribeAsync(`citygate/v1/gates/${options.gateId}/status`, { qos: 1 });
   await parts.gate.start();
   link.start();
-  await waitFor(() => ready, `${options.gateId} connected and subscribed`);
+  if (options.waitReady !== false) await waitFor(() => ready, `${options.gateId} connected and subscribed`);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

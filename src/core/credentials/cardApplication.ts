@@ -2,8 +2,8 @@ import type { CardChannel } from '../../../hal/cardReader.js';
 import type { Credential } from './credential.js';
 import type { CheckTime } from './validity.js';
 
-/** The card applications a gate can take, in the order a gate tries them by default. */
-export const CARD_APPLICATIONS = ['qpboc', 'cg', 'uid'] as const;
+/** The card applications a gate can take, in the order a gate tries them by default: a transit purse before a bank card on the same card. */
+export const CARD_APPLICATIONS = ['tunion', 'qpboc', 'cg', 'uid'] as const;
 export type CardApplicationName = (typeof CARD_APPLICATIONS)[number];
 
 /** The whole card flow may take this long (config `gate.cards.deadlineMs`), however chatty the card. */

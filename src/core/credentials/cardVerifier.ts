@@ -8,6 +8,8 @@ import type { RevocationList } from './emv/revocationList.js';
 import { readPpse, type DirectoryEntry } from './ppse.js';
 import { QpbocApplication, type BankCardKeys } from './qpbocCard.js';
 import type { TrustStore } from './trustList.js';
+import { TunionApplication } from './tunion/tunionCard.js';
+import type { TunionSettings } from './tunion/tunionSettings.js';
 import { UidApplication } from './uidCard.js';
 
 export type { CardCheck } from './cardApplication.js';
@@ -23,11 +25,16 @@ export class CardVerifier {
   private readonly cg: CgCardApplication;
   private readonly qpboc: QpbocApplication | undefined;
   private readonly uid = new UidApplication();
+  private readonly tunion: TunionApplication | undefined;
 
-  /** `bank`: the CA keys (and token key) bank cards need; without them the gate takes no bank card. */
-  constructor(trust: TrustStore, bank?: BankCardKeys) {
+  /**
+   * `bank`: the CA keys (and token key) bank cards need; without them the gate takes no bank card.
+   * `tunion`: how this gate reads T-Union purse cards; without it, it reads none.
+   */
+  constructor(trust: TrustStore, bank?: BankCardKeys, tunion?: TunionSettings) {
     this.cg = new CgCardApplication(trust);
     this.qpboc = bank ? new QpbocApplication(bank) : undefined;
+    this.tunion = tunion ? new TunionApplication(tunion) : undefined;
   }
 
   setTrust(trust: TrustStore): void {
@@ -59,12 +66,12 @@ export class CardVerifier {
   }
 
   private enabled(check: CardCheck): CardApplication[] {
-    const byName: Record<CardApplicationName, CardApplication | undefined> = { qpboc: this.qpboc, cg: this.cg, uid: check.uidCards ? this.uid : undefined };
+    const byName: Record<CardApplicationName, CardApplication | undefined> = { tunion: this.tunion, qpboc: this.qpboc, cg: this.cg, uid: check.uidCards ? this.uid : undefined };
     return (check.applications ?? CARD_APPLICATIONS).map((name) => byName[name]).filter((a): a is CardApplication => a !== undefined);
   }
 }
 
-const KIND_OF: Record<CardApplicationName, CardTrace['kind']> = { qpboc: 'emv', cg: 'card', uid: 'uid' };
+const KIND_OF: Record<CardApplicationName, CardTrace['kind']> = { tunion: 'tunion', qpboc: 'emv', cg: 'card', uid: 'uid' };
 
 /** A refusal from inside an application says which one it was. */
 async function traced<T>(application: CardApplication, aid: Uint8Array | undefined, read: () => Promise<T>): Promise<T> {

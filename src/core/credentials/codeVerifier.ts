@@ -6,6 +6,8 @@ import { parseClaims } from './claims.js';
 import { parseCoseSign1 } from './cose.js';
 import type { Credential } from './credential.js';
 import { BoundCredentialVerifier, checkSignature, namesEntries, ticketOf } from './issuerSigned.js';
+import { looksLikeTransportCode } from './transport/layout.js';
+import { TransportCodeVerifier } from './transport/transportCodeVerifier.js';
 import type { TrustStore } from './trustList.js';
 import { checkValidity, type CheckTime } from './validity.js';
 
@@ -13,9 +15,19 @@ export const CODE_PREFIX = 'CG1:';
 /** The most alphanumeric characters a QR symbol holds (version 40, level L); anything longer did not come from one. */
 const MAX_CODE_TEXT = 4296;
 
+/**
+ * What a scanner read: the text of a code, or the bytes of a binary one (a
+ * serial module in raw or hex output, a camera's byte-mode payload). Bytes
+ * are a transport QR code by their version byte 0x80/0x81, else the UTF-8 of
+ * a text code.
+ */
+export type CodePayload = string | Uint8Array;
+
 export interface CodeCheckTime extends CheckTime {
   /** How old the iat of a holder-bound offline code may be. */
   freshnessSec: number;
+  /** The gate's time zone: a transport code's issuer certificate expires at the end of a month there. */
+  timezone?: string | undefined;
 }
 
 const HOLDER_INNER = 1;
@@ -40,6 +52,17 @@ export function offlineCodeKey(signature: Uint8Array): string {
   return `code:${createHash('sha256').update('citygate offline code\0').update(commitment).digest('base64url')}`;
 }
 
+/** Binary payload that is not a transport code: a text code only if it is UTF-8. */
+function textOf(bytes: Uint8Array): string {
+  // A CG1 code's text is alphanumeric, a byte a character: more did not come from a QR symbol (and is not worth decoding).
+  if (bytes.length > MAX_CODE_TEXT) refuse('malformed', `binary code of ${bytes.length} bytes is longer than a QR code holds`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return refuse('malformed', `binary code of ${bytes.length} bytes is neither a transport code (version 80 or 81) nor text`);
+  }
+}
+
 function unsigned(value: unknown, name: string): number {
   const n = typeof value === 'bigint' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) refuse('malformed', `offline code: ${name} is not an unsigned integer`);
@@ -52,17 +75,26 @@ function unsigned(value: unknown, name: string): number {
  */
 export class CodeVerifier {
   private readonly bound: BoundCredentialVerifier;
+  private readonly transport: TransportCodeVerifier;
 
   constructor(private trust: TrustStore) {
     this.bound = new BoundCredentialVerifier(trust);
+    this.transport = new TransportCodeVerifier(trust);
   }
 
   setTrust(trust: TrustStore): void {
     this.trust = trust;
     this.bound.setTrust(trust);
+    this.transport.setTrust(trust);
   }
 
-  verify(text: string, time: CodeCheckTime): Credential {
+  verify(code: CodePayload, time: CodeCheckTime): Credential {
+    if (typeof code === 'string') return this.verifyText(code, time);
+    if (looksLikeTransportCode(code)) return this.transport.verify(code, time);
+    return this.verifyText(textOf(code), time);
+  }
+
+  private verifyText(text: string, time: CodeCheckTime): Credential {
     if (text.length > MAX_CODE_TEXT) refuse('malformed', `code text of ${text.length} characters is longer than a QR code holds`);
     if (!text.startsWith(CODE_PREFIX)) refuse('malformed', `code does not start with ${CODE_PREFIX}`);
     const outer = parseCoseSign1(decodeBase45(text.slice(CODE_PREFIX.length)), 'required', 'code');

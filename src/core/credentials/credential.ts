@@ -1,3 +1,5 @@
+import type { TunionSession } from './tunion/tunionSession.js';
+
 /** Holder categories an issuer may put in a credential (DESIGN.md §2, claim -65537). */
 export const CATEGORIES = ['adult', 'senior', 'student', 'child', 'disabled', 'staff'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -11,13 +13,15 @@ export interface Product {
   zone?: string;
 }
 
-export type CredentialKind = 'card' | 'code' | 'uid' | 'emv';
+export type CredentialKind = 'card' | 'code' | 'uid' | 'emv' | 'tunion';
 /**
  * `issuer`: issuer-signed code; `holder`: holder-bound offline code; `card`:
  * CG card; `uid`: a card known only by its chip UID (nothing signed, clonable);
- * `emv`: a bank card (UnionPay QuickPass) authenticated offline by fDDA.
+ * `emv`: a bank card (UnionPay QuickPass) authenticated offline by fDDA;
+ * `transport`: a national transport QR code (交通一卡通二维码), kind `code`;
+ * `tunion`: a T-Union purse card (JT/T 978), authenticated by its MAC2 when it pays.
  */
-export type CredentialProfile = 'issuer' | 'holder' | 'card' | 'uid' | 'emv';
+export type CredentialProfile = 'issuer' | 'holder' | 'card' | 'uid' | 'emv' | 'transport' | 'tunion';
 
 /**
  * What the back office needs to claim a bank card's fare from its issuer
@@ -66,4 +70,8 @@ export interface Credential {
   ticket?: { id: string; entries: number; until: number };
   /** A bank card's claim data; absent for every other kind. */
   emv?: EmvTapData;
+  /** A T-Union card in the field, read: the purse the gate debits (never journaled as such). */
+  tunion?: TunionSession;
+  /** The most this credential may be charged for one trip, in fen (a transport code's single-trip limit); absent: no limit. */
+  fareLimit?: number;
 }

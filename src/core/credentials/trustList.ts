@@ -2,15 +2,19 @@ import { z } from 'zod';
 import { refuse } from '../reasons.js';
 import { keyFromJwk, type VerifyKey } from './publicKey.js';
 import { EMV_ISSUER } from './qpbocCard.js';
+import { TRANSPORT_ISSUER } from './transport/transportIssuer.js';
+import { TransportTrust, transportTrustSchema } from './transport/transportTrust.js';
 import { UID_ISSUER } from './uidCard.js';
 
 /**
- * Issuer names the gate gives credentials no issuer signs: `uid` (a card known
- * by its chip UID) and `emv` (a bank card, its subject a token). An issuer of
- * the trust list by either name would share its subjects with them in the deny
- * list and the access allow-list: a trust list naming one is refused (any case).
+ * Issuer names the gate gives credentials no CG1 issuer signs: `uid` (a card
+ * known by its chip UID), `emv` (a bank card, its subject a token) and
+ * `transport` (a national transport QR code, its subject the account number).
+ * An issuer of the trust list by one of these names would share its subjects
+ * with them in the deny list and the access allow-list: a trust list naming
+ * one is refused (any case).
  */
-export const RESERVED_ISSUERS: readonly string[] = [UID_ISSUER, EMV_ISSUER];
+export const RESERVED_ISSUERS: readonly string[] = [UID_ISSUER, EMV_ISSUER, TRANSPORT_ISSUER];
 
 /** A JWK in a trust list (DESIGN.md §2); `nbf`/`exp` bound its use for key rotation. */
 const jwkSchema = z.looseObject({
@@ -33,6 +37,8 @@ export const trustListSchema = z.object({
     }),
   ),
   fleet: z.array(jwkSchema).default([]),
+  /** Root CAs and issuers of national transport QR codes (DESIGN.md §5). */
+  transport: transportTrustSchema.optional(),
 });
 
 export type TrustListDocument = z.input<typeof trustListSchema>;
@@ -81,6 +87,8 @@ export class TrustStore {
   private constructor(
     private readonly issuers: Map<string, { name: string; keys: Map<string, TrustedKey> }>,
     readonly fleetKeys: Map<string, TrustedKey>,
+    /** Absent: the gate takes no transport QR codes (they are `unknown-key`). */
+    readonly transport: TransportTrust | undefined,
   ) {}
 
   static fromDocument(document: unknown): TrustStore {
@@ -94,12 +102,18 @@ export class TrustStore {
       if (issuers.has(issuer.id)) throw new TrustListError(`trust list: issuers[${i}]: issuer ${issuer.id} appears twice`);
       if (RESERVED_ISSUERS.includes(issuer.id.toLowerCase())) {
         throw new TrustListError(
-          `trust list: issuers[${i}]: issuer id ${JSON.stringify(issuer.id)} is reserved (${RESERVED_ISSUERS.join(', ')}: UID cards and bank cards, whose entries in deny lists and allow-lists it would share)`,
+          `trust list: issuers[${i}]: issuer id ${JSON.stringify(issuer.id)} is reserved (${RESERVED_ISSUERS.join(', ')}: UID cards, bank cards and transport QR codes, whose entries in deny lists and allow-lists it would share)`,
         );
       }
       issuers.set(issuer.id, { name: issuer.name ?? issuer.id, keys: keyMap(issuer.keys, `trust list: issuers[${i}]`) });
     });
-    return new TrustStore(issuers, keyMap(parsed.data.fleet, 'trust list: fleet'));
+    let transport: TransportTrust | undefined;
+    try {
+      transport = parsed.data.transport && TransportTrust.fromDocument(parsed.data.transport);
+    } catch (error) {
+      throw new TrustListError(`trust list: transport.${(error as Error).message}`);
+    }
+    return new TrustStore(issuers, keyMap(parsed.data.fleet, 'trust list: fleet'), transport);
   }
 
   static fromJson(text: string): TrustStore {

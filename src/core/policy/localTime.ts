@@ -14,18 +14,24 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', weekday: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
     formatters.set(timeZone, f);
   }
   return f;
 }
 
+/** The wall-clock fields of `ms` in `timeZone`, as two-digit strings (year four), weekday as `Mon`...`Sun`. */
+export function zonedParts(ms: number, timeZone: string): Record<'year' | 'month' | 'day' | 'weekday' | 'hour' | 'minute' | 'second', string> {
+  const parts = Object.fromEntries(formatter(timeZone).formatToParts(ms).map((p) => [p.type, p.value]));
+  return { year: parts.year!, month: parts.month!, day: parts.day!, weekday: parts.weekday!, hour: parts.hour!, minute: parts.minute!, second: parts.second! };
+}
+
 /** Throws a RangeError for a time zone the system does not know: config validation catches it first. */
 export function localTime(ms: number, timeZone: string): LocalTime {
-  const parts = Object.fromEntries(formatter(timeZone).formatToParts(ms).map((p) => [p.type, p.value]));
+  const parts = zonedParts(ms, timeZone);
   return {
     date: `${parts.year}-${parts.month}-${parts.day}`,
-    weekday: WEEKDAYS[parts.weekday!] ?? 0,
+    weekday: WEEKDAYS[parts.weekday] ?? 0,
     minute: Number(parts.hour) * 60 + Number(parts.minute),
   };
 }

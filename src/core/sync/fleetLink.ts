@@ -1,4 +1,5 @@
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import { X509Certificate } from 'node:crypto';
 import type { Clock } from '../../../hal/clock.js';
 import type { TrustStore } from '../credentials/trustList.js';
 import type { ApplyResult, DenyListUpdate } from '../denylist/denyListUpdate.js';
@@ -8,10 +9,13 @@ import type { Log } from '../log.js';
 import type { ReplayGuard } from '../replayGuard.js';
 import type { GateMode } from '../settings.js';
 import { CommandHandler } from './commandHandler.js';
+import { redactUrl } from './brokerUrl.js';
+import { explainBrokerError, type BrokerProblem, type LinkTlsFacts } from './brokerProblem.js';
 import { openDenyListUpdate } from './denyListMessage.js';
 import { FleetMessageError, fleetTimeOf } from './fleetMessage.js';
 import { openRevocationUpdate, type RevocationUpdate } from './revocationUpdate.js';
-import { SiteSharing } from './siteSharing.js';
+import { SiteSharing, type SiteAuthentication } from './siteSharing.js';
+import { subscribeWithin } from './subscribeWithin.js';
 import { DEFAULT_UPLOADER, TapUploader, type UploaderOptions } from './tapUploader.js';
 import { denyListIssuer, topics } from './topics.js';
 import { openTrustUpdate, type TrustUpdate } from './trustUpdate.js';
@@ -53,19 +57,29 @@ export interface FleetLinkParts {
   log: Log;
   /** A command changed the mode: the app keeps it for the next start. */
   onModeCommand(mode: GateMode): void;
+  /** Site messages signed and checked (a gate with a device certificate and the fleet's device CA). */
+  siteAuth?: SiteAuthentication;
 }
 
 export interface FleetLinkOptions {
   url: string;
   /** TLS client certificate and CA in the field (PEM); username/password are not used. */
   tls?: { ca?: string; cert?: string; key?: string };
+  /** Where those PEM files came from (`sync.tls`), named when the broker refuses them. */
+  tlsFiles?: { ca?: string; cert?: string; key?: string };
   uploader?: UploaderOptions;
   retentionDays?: number;
   /** Slowest reconnect backoff. */
   maxBackoffMs?: number;
+  /** How long a SUBACK may take before the connection is dropped and made again; default 10 s. */
+  subackTimeoutMs?: number;
 }
 
 const FIRST_BACKOFF_MS = 500;
+/** MQTT 5 session expiry: deny lists and commands published while the gate was away reach it within this; after it, the retained lists do. */
+const SESSION_EXPIRY_S = 7 * 86_400;
+/** CONNACK codes of a broker that does not speak MQTT 5 (3.1.1: unacceptable protocol version; 5: unsupported protocol version). */
+const NOT_MQTT5 = new Set([1, 132]);
 const STATUS_PERIOD_MS = 60_000;
 const ALARM_MEMORY_MS = 5 * 60_000;
 
@@ -89,6 +103,11 @@ export class FleetLink {
   private lastSignificant = '';
   private readonly alarms: { type: string; detail: string; at: string }[] = [];
   private lastTapAt: string | null = null;
+  /** The first error of the connection attempt under way: one log line per attempt, when it closes. */
+  private attemptError: unknown;
+  /** The broker holds this gate's subscriptions: a SUBACK came since the last connect that found no kept session (or since the start). */
+  private subscribed = false;
+  private readonly tlsFacts: LinkTlsFacts;
 
   constructor(
     private readonly parts: FleetLinkParts,
@@ -98,9 +117,10 @@ export class FleetLink {
     const now = () => parts.clock.now();
     this.uploader = new TapUploader(journal, gateId, (payload) => this.publish(topics.taps(gateId), payload, false), log, options.uploader ?? DEFAULT_UPLOADER);
     this.commands = new CommandHandler(gateId, journal, () => parts.trust.current(), this.commandTarget(), now, parts.skewSec, log);
-    this.site = new SiteSharing(gateId, journal, replay, now, log);
+    this.site = new SiteSharing(gateId, journal, replay, now, log, parts.siteAuth);
     // The journal's newest tap, so the status after a restart does not claim there was none.
     this.lastTapAt = journal.lastTapAt() ?? null;
+    this.tlsFacts = { files: options.tlsFiles ?? {}, certificate: validityOf(options.tls?.cert) };
     gate.onOutcome((outcome) => {
       if (outcome.type !== 'tap') return;
       this.lastTapAt = outcome.tap.at;
@@ -118,22 +138,36 @@ export class FleetLink {
       clientId: `citygate-${gateId}`,
       // A persistent session: deny lists and commands published while the gate was away still reach it.
       clean: false,
+      protocolVersion: 5,
+      properties: { sessionExpiryInterval: SESSION_EXPIRY_S },
+      // The link subscribes itself, only when the broker did not keep the session (onConnect).
+      resubscribe: false,
       reconnectPeriod: FIRST_BACKOFF_MS,
       connectTimeout: 10_000,
       keepalive: 30,
       will: { topic: topics.status(gateId), payload: Buffer.from(JSON.stringify({ gate: gateId, online: false, version })), qos: 1, retain: true },
       ...(this.options.tls ?? {}),
     };
-    const client = mqtt.connect(this.options.url, options);
-    this.client = client;
-    client.on('connect', () => void this.onConnect());
-    client.on('close', () => this.onClose());
-    client.on('error', (error) => this.parts.log.warn({ err: error.message }, 'broker connection error'));
-    client.on('message', (topic, payload) => this.onMessage(topic, payload));
-    this.timers.push(setInterval(() => this.uploader.checkTimeout(), 1_000));
+    this.timers.push(setInterval(() => this.uploader.tick(), 1_000));
     this.timers.push(setInterval(() => this.publishStatus(false), STATUS_PERIOD_MS));
     this.timers.push(setInterval(() => this.prune(), 3_600_000));
     this.prune();
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(this.options.url, options);
+    } catch (error) {
+      // The TLS files are read into a context here (a key that is not the certificate's throws): no attempt can succeed.
+      const problem = this.problemOf(error);
+      this.parts.log.error({ url: redactUrl(this.options.url), code: problem.code }, `broker link not started, the gate serves offline: ${problem.text}`);
+      return;
+    }
+    this.client = client;
+    client.on('connect', (connack) => void this.onConnect(connack));
+    client.on('close', () => this.onClose());
+    // Node reports one TLS failure to mqtt.js more than once: the attempt's first error is logged when it closes.
+    client.on('error', (error) => (this.attemptError ??= error));
+    client.on('error', (error) => this.fallBackToMqtt311(client, error));
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
 
   /** Offline status published and the connection closed; the journal keeps whatever is still undelivered. */
@@ -194,6 +228,8 @@ export class FleetLink {
   }
 
   private publishStatus(significantOnly: boolean): void {
+    // The last trusted time moves on with every status while the clock is trusted, not only when a fleet message comes.
+    fleetTimeOf(this.parts.clock, this.parts.journal);
     if (!this.connected()) return;
     const status = this.status();
     const { at: _at, backlog: _backlog, lastTapAt: _last, ...significant } = status;
@@ -205,17 +241,29 @@ export class FleetLink {
     void this.publish(topics.status(this.parts.gateId), JSON.stringify(status), true);
   }
 
-  private async onConnect(): Promise<void> {
+  private async onConnect(connack: IConnackPacket): Promise<void> {
     const { gateId, site, log } = this.parts;
     this.backoffMs = FIRST_BACKOFF_MS;
     this.linkUp = true;
     if (this.client) this.client.options.reconnectPeriod = FIRST_BACKOFF_MS;
-    log.info({ url: this.options.url }, 'connected to the broker');
-    try {
-      const revocations = this.parts.revocations ? [topics.revocations] : [];
-      await this.client?.subscribeAsync([topics.tapsAck(gateId), topics.cmd(gateId), topics.denyListAll, topics.trust, ...revocations, topics.siteUsed(site)], { qos: 1 });
-    } catch (error) {
-      log.warn({ err: (error as Error).message }, 'subscribe failed; retrying on the next connection');
+    log.info({ url: redactUrl(this.options.url) }, 'connected to the broker');
+    // A kept session keeps the subscriptions: subscribing again would bring every retained deny list again.
+    if (!connack.sessionPresent) this.subscribed = false;
+    const client = this.client;
+    if (client && !this.subscribed) {
+      const waitMs = this.options.subackTimeoutMs ?? 10_000;
+      try {
+        const revocations = this.parts.revocations ? [topics.revocations] : [];
+        const outcome = await subscribeWithin(client, [topics.tapsAck(gateId), topics.cmd(gateId), topics.denyListAll, topics.trust, ...revocations, topics.siteUsed(site)], waitMs);
+        if (outcome === 'timeout') {
+          log.warn({ waitedMs: waitMs }, 'no SUBACK from the broker: connecting again');
+          client.stream.destroy();
+          return;
+        }
+        this.subscribed = true;
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'subscribe failed; retrying on the next connection');
+      }
     }
     this.lastSignificant = '';
     this.lastStatus = '';
@@ -225,14 +273,33 @@ export class FleetLink {
 
   private onClose(): void {
     const wasUp = this.linkUp;
+    const error = this.attemptError;
+    this.attemptError = undefined;
     this.linkUp = false;
     this.uploader.disconnected();
     // No client: a clean stop, not a lost link.
     if (!this.client) return;
-    if (wasUp) this.parts.log.warn({ backlog: this.parts.journal.backlog() }, 'broker connection lost');
+    const problem = error === undefined ? undefined : this.problemOf(error);
+    if (wasUp) this.parts.log.warn({ backlog: this.parts.journal.backlog(), ...(problem ? { cause: problem.text, code: problem.code } : {}) }, 'broker connection lost');
+    else this.parts.log.warn({ url: redactUrl(this.options.url), code: problem?.code ?? 'closed' }, `broker connection failed: ${problem?.text ?? 'the broker closed the connection before MQTT was up'}`);
     // Exponential backoff with jitter, so a fleet does not reconnect in step after a broker restart.
     this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs ?? 30_000);
     this.client.options.reconnectPeriod = Math.round(this.backoffMs * (0.5 + Math.random() / 2));
+  }
+
+  /** A broker without MQTT 5 refuses the first CONNECT: the next attempts are MQTT 3.1.1 (clean session off, no expiry). */
+  private fallBackToMqtt311(client: MqttClient, error: Error): void {
+    const code = (error as { code?: unknown }).code;
+    if (client.options.protocolVersion !== 5 || typeof code !== 'number' || !NOT_MQTT5.has(code)) return;
+    client.options.protocolVersion = 4;
+    delete client.options.properties;
+    // mqtt.js stops after a refused CONNACK unless told otherwise; it reads this right after the error.
+    client.options.reconnectOnConnackError = true;
+    this.parts.log.info({ url: redactUrl(this.options.url) }, 'the broker does not speak MQTT 5: using MQTT 3.1.1');
+  }
+
+  private problemOf(error: unknown): BrokerProblem {
+    return explainBrokerError(error, this.options.url, this.tlsFacts, this.parts.clock.now());
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -371,5 +438,16 @@ export class FleetLink {
     } catch (error) {
       this.parts.log.warn({ topic, err: (error as Error).message }, 'publish failed');
     }
+  }
+}
+
+/** The validity of this gate's client certificate (PEM), for the explanations; none when there is none or it does not parse. */
+function validityOf(pem: string | undefined): LinkTlsFacts['certificate'] {
+  if (pem === undefined) return undefined;
+  try {
+    const certificate = new X509Certificate(pem);
+    return { validFrom: new Date(certificate.validFrom), validTo: new Date(certificate.validTo) };
+  } catch {
+    return undefined;
   }
 }

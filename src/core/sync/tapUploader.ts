@@ -1,17 +1,42 @@
 import { z } from 'zod';
 import type { Journal } from '../journal.js';
 import type { Log } from '../log.js';
+import { AckTimeout } from './ackTimeout.js';
 
 export interface UploaderOptions {
   /** Taps per batch message. */
   batchSize: number;
   /** Batches sent and not yet acknowledged. */
   window: number;
-  /** Without an ack for this long, send again from the delivered mark. */
+  /** The ack timeout until the gate has measured ack round trips; then it adapts to them (docs/sync.md, "Taps"). */
   ackTimeoutMs: number;
+  /** Lower bound of the adaptive timeout; default 1 s (or `ackTimeoutMs` if that is less). */
+  minAckTimeoutMs?: number;
+  /** Upper bound, also of the backoff; default 60 s (or `ackTimeoutMs` if that is more). */
+  maxAckTimeoutMs?: number;
 }
 
 export const DEFAULT_UPLOADER: UploaderOptions = { batchSize: 500, window: 8, ackTimeoutMs: 10_000 };
+
+/** Time and chance as the uploader uses them; tests pass a fake one. */
+export interface UploaderClock {
+  now(): number;
+  /** Uniform in [0, 1). */
+  random(): number;
+  /** Runs `run` after `ms`; returns what cancels it. */
+  after(ms: number, run: () => void): () => void;
+}
+
+export const REAL_UPLOADER_CLOCK: UploaderClock = {
+  now: Date.now,
+  random: Math.random,
+  after(ms, run) {
+    const timer = setTimeout(run, ms);
+    // The link's stop ends the uploader's timers through the disconnect; this one must not hold a process either way.
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
 
 const ackSchema = z.object({ upTo: z.number().int().nonnegative() });
 
@@ -26,6 +51,12 @@ const PUBLISHED_KEY = 'published_seq';
  * delivered mark only on the collector's ack. Anything not acknowledged is
  * sent again after a reconnect or a timeout; the collector dedupes by id.
  *
+ * At city scale (docs/sync.md, "Taps"): the ack timeout adapts to the
+ * measured round trips; after a timeout the gate pauses a random part of it
+ * before sending again, so gates that timed out together do not resend
+ * together; and taps wait to go together while a resend is pending or an ack
+ * is late, rather than each going alone to wait for an ack.
+ *
  * An ack is believed only for taps this gate has published: a tap never
  * handed to the broker cannot have been stored, so an ack above the highest
  * seq published is taken only up to it and logged (docs/sync.md, "Taps").
@@ -34,7 +65,8 @@ export class TapUploader {
   private online = false;
   /** Highest seq handed to the broker since the last (re)start from the delivered mark. */
   private sentUpTo: number;
-  private inFlight: { upTo: number; sentAt: number }[] = [];
+  /** `again`: the batch holds taps published before, so its ack does not say which sending it answers. */
+  private inFlight: { upTo: number; sentAt: number; again: boolean }[] = [];
   private pumping = false;
   /**
    * Highest seq ever handed to the MQTT client to publish: never lowered by a
@@ -44,6 +76,12 @@ export class TapUploader {
   private publishedUpTo: number;
   private persistedPublished: number;
   private persistFailing = false;
+  private readonly ackTimeout: AckTimeout;
+  /** When the ack timer of the batches in flight started: the first send into an empty window, or the last ack that moved the mark. */
+  private timerFrom = 0;
+  private cancelAckTimer: (() => void) | undefined;
+  /** Set while a resend waits out its pause; taps wait with it. */
+  private cancelResend: (() => void) | undefined;
 
   constructor(
     private readonly journal: Journal,
@@ -51,12 +89,18 @@ export class TapUploader {
     private readonly publish: Publish,
     private readonly log: Log,
     private readonly options: UploaderOptions = DEFAULT_UPLOADER,
-    private readonly now: () => number = Date.now,
+    private readonly clock: UploaderClock = REAL_UPLOADER_CLOCK,
   ) {
     this.sentUpTo = journal.deliveredSeq();
     const kept = Number(journal.metaValue(PUBLISHED_KEY) ?? 0);
     this.persistedPublished = Number.isSafeInteger(kept) ? kept : 0;
     this.publishedUpTo = Math.min(Math.max(this.persistedPublished, this.sentUpTo), journal.lastTapSeq());
+    const initialMs = options.ackTimeoutMs;
+    this.ackTimeout = new AckTimeout({
+      initialMs,
+      minMs: options.minAckTimeoutMs ?? Math.min(1_000, initialMs),
+      maxMs: options.maxAckTimeoutMs ?? Math.max(60_000, initialMs),
+    });
   }
 
   connected(): void {
@@ -67,6 +111,7 @@ export class TapUploader {
   disconnected(): void {
     this.online = false;
     this.inFlight = [];
+    this.stopTimers();
     // A clean stop closes the link before the journal: what went out is kept for the next start.
     this.persistPublished();
   }
@@ -76,11 +121,9 @@ export class TapUploader {
     void this.pump();
   }
 
-  /** Called periodically (each second): the published mark is kept, and an unacknowledged batch past the timeout is sent again. */
-  checkTimeout(): void {
+  /** Called periodically (each second): the published mark is kept. */
+  tick(): void {
     this.persistPublished();
-    const oldest = this.inFlight[0];
-    if (this.online && oldest && this.now() - oldest.sentAt > this.options.ackTimeoutMs) this.restartFromMark('ack timeout');
   }
 
   onAck(payload: Buffer): void {
@@ -109,8 +152,16 @@ export class TapUploader {
       if (upTo <= held) return;
     }
     this.journal.markDelivered(upTo);
+    const now = this.clock.now();
+    const answered = this.inFlight.filter((batch) => batch.upTo <= upTo).at(-1);
+    if (answered && !answered.again) this.ackTimeout.measured(now - answered.sentAt);
     this.inFlight = this.inFlight.filter((batch) => batch.upTo > upTo);
     if (this.sentUpTo < upTo) this.sentUpTo = upTo;
+    // The collector answers: a pending resend is dropped, and what is still out gets a full timeout from now.
+    this.cancelResend?.();
+    this.cancelResend = undefined;
+    this.timerFrom = now;
+    this.armAckTimer();
     void this.pump();
   }
 
@@ -119,20 +170,65 @@ export class TapUploader {
     if (this.sentUpTo > mark) this.log.info({ from: mark + 1, why }, 'sending taps again from the delivered mark');
     this.sentUpTo = mark;
     this.inFlight = [];
+    this.stopTimers();
     void this.pump();
+  }
+
+  private stopTimers(): void {
+    this.cancelAckTimer?.();
+    this.cancelAckTimer = undefined;
+    this.cancelResend?.();
+    this.cancelResend = undefined;
+  }
+
+  /** (Re)arms the one timer that watches the batches in flight. */
+  private armAckTimer(): void {
+    this.cancelAckTimer?.();
+    this.cancelAckTimer = undefined;
+    if (!this.online || this.inFlight.length === 0 || this.cancelResend) return;
+    const dueIn = this.timerFrom + this.ackTimeout.currentMs() - this.clock.now();
+    this.cancelAckTimer = this.clock.after(Math.max(0, dueIn), () => this.ackTimerFired());
+  }
+
+  private ackTimerFired(): void {
+    this.cancelAckTimer = undefined;
+    if (!this.online || this.inFlight.length === 0 || this.cancelResend) return;
+    const expiredMs = this.ackTimeout.currentMs();
+    if (this.clock.now() - this.timerFrom < expiredMs) return this.armAckTimer();
+    this.ackTimeout.timedOut();
+    // A random part of the timeout that expired: gates whose acks all stopped at once (a collector stall) resend spread out.
+    const pauseMs = Math.round(this.clock.random() * (expiredMs / 2));
+    this.log.info({ timeoutMs: expiredMs, pauseMs, nextTimeoutMs: this.ackTimeout.currentMs() }, 'tap ack timeout: sending again from the delivered mark after a pause');
+    this.cancelResend = this.clock.after(pauseMs, () => {
+      this.cancelResend = undefined;
+      this.restartFromMark('ack timeout');
+    });
+  }
+
+  /** The oldest batch in flight has waited longer than acks have taken so far. */
+  private ackLate(): boolean {
+    const oldest = this.inFlight[0];
+    const lateAfter = this.ackTimeout.lateAfterMs();
+    return oldest !== undefined && lateAfter !== undefined && this.clock.now() - oldest.sentAt > lateAfter;
   }
 
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.online && this.inFlight.length < this.options.window) {
+      while (this.online && !this.cancelResend && this.inFlight.length < this.options.window) {
         const taps = this.journal.taps(this.sentUpTo, this.options.batchSize);
         if (taps.length === 0) break;
+        // A short batch waits while an ack is late: the taps go together when it comes, or with the resend.
+        if (taps.length < this.options.batchSize && this.ackLate()) break;
         const upTo = taps[taps.length - 1]!.seq;
+        const again = taps[0]!.seq <= this.publishedUpTo;
         this.sentUpTo = upTo;
         if (upTo > this.publishedUpTo) this.publishedUpTo = upTo;
-        this.inFlight.push({ upTo, sentAt: this.now() });
+        const now = this.clock.now();
+        if (this.inFlight.length === 0) this.timerFrom = now;
+        this.inFlight.push({ upTo, sentAt: now, again });
+        if (!this.cancelAckTimer) this.armAckTimer();
         // Not awaited: the window, not the PUBACK, paces the batches. The mark tells a collector that never
         // heard of this gate where its range starts, even when earlier batches of the window were lost.
         void this.publish(JSON.stringify({ gate: this.gate, delivered: this.journal.deliveredSeq(), taps }));

@@ -1,0 +1,221 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Output } from '../provisioning/fleet/delivery.js';
+import { fleetDeny } from '../provisioning/fleet/fleetDeny.js';
+import { fleetInit } from '../provisioning/fleet/fleetInit.js';
+import { fleetTrust } from '../provisioning/fleet/fleetTrust.js';
+import { fleetAcl } from '../provisioning/fleet/serve/fleetAcl.js';
+import { fleetServe } from '../provisioning/fleet/serve/fleetServe.js';
+import type { FleetView } from '../provisioning/fleet/serve/fleetView.js';
+import { GateRegistry } from '../provisioning/fleet/serve/gateRegistry.js';
+import { TrustStore, type Jwk } from '../src/core/credentials/trustList.js';
+import { openDenyListUpdate } from '../src/core/sync/denyListMessage.js';
+import { topics } from '../src/core/sync/topics.js';
+import { TestFleetCa } from '../sim/fleetCa.js';
+import { TestIssuer, trustListOf } from '../sim/issuer.js';
+import { RecordingLog } from '../sim/recordingLog.js';
+import { Mosquitto } from './support/mosquitto.js';
+import { startSyncGate, type SyncGate } from './support/syncGate.js';
+import { waitFor } from './support/waitFor.js';
+
+/*
+ * `citygate fleet serve` on a real mosquitto: a new gate at seq 0 gets the
+ * deny list from the service alone (nothing retained on the broker, nobody
+ * running a tool), resync requests are answered, the registry and /metrics
+ * follow the gates' status. And `citygate fleet acl` on a TLS mosquitto with
+ * client certificates: a gate does its job, a gate cannot speak as another.
+ */
+
+const root = mkdtempSync(join(tmpdir(), 'citygate-fleet-serve-'));
+const issuer = new TestIssuer('cq.yukuaima', 'ES256');
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  rmSync(root, { recursive: true, force: true });
+});
+
+class Captured implements Output {
+  readonly stdout: string[] = [];
+  readonly stderr: string[] = [];
+  out = (line: string): void => void this.stdout.push(line);
+  err = (line: string): void => void this.stderr.push(line);
+}
+
+let made = 0;
+/** A fleet-ops directory with its key and the gates' trust list recorded (a hand-over, nothing published). */
+async function opsDir(): Promise<{ dir: string; jwk: Jwk }> {
+  const dir = join(root, `ops-${++made}`);
+  const output = new Captured();
+  expect(fleetInit({ dir }, output)).toBe(0);
+  const jwk = JSON.parse(output.stdout[0]!) as Jwk;
+  const file = join(root, `trust-${made}.json`);
+  writeFileSync(file, JSON.stringify(trustListOf([issuer], [jwk])));
+  expect(await fleetTrust({ dir, file, print: true, commit: true }, new Captured())).toBe(0);
+  return { dir, jwk };
+}
+
+/** A new gate: its own directory, the fleet's trust list, no deny list (seq 0). */
+async function newGate(url: string, gateId: string, site: string, jwk: Jwk, tls?: { ca: string; cert: string; key: string }): Promise<SyncGate> {
+  const dir = mkdtempSync(join(root, `${gateId}-`));
+  writeFileSync(join(dir, 'trust.json'), JSON.stringify(trustListOf([issuer], [jwk])));
+  const gate = await startSyncGate({ url, gateId, site, issuers: [issuer], fleet: [], dir, startWallMs: Date.now(), ...(tls ? { tls } : {}) });
+  cleanups.push(() => gate.dispose());
+  return gate;
+}
+
+async function getText(url: string): Promise<{ status: number; text: string }> {
+  const response = await fetch(url);
+  return { status: response.status, text: await response.text() };
+}
+
+async function fleetView(base: string): Promise<FleetView> {
+  return JSON.parse((await getText(`${base}api/fleet`)).text) as FleetView;
+}
+
+describe('fleet serve', () => {
+  let broker: Mosquitto;
+  let dir: string;
+  let jwk: Jwk;
+  let base: string;
+  let served: Promise<number>;
+  const stop = new AbortController();
+  const log = new RecordingLog();
+
+  beforeAll(async () => {
+    broker = await Mosquitto.start();
+    cleanups.push(() => broker.stop());
+    ({ dir, jwk } = await opsDir());
+    // Recorded, signed and handed over, never published: the broker holds no retained list (as after a restart without persistence).
+    expect(await fleetDeny({ dir, issuer: issuer.id, add: ['acct-denied-1', 'acct-denied-2'], print: true, commit: true }, new Captured())).toBe(0);
+    let listening: (url: string) => void = () => {};
+    const address = new Promise<string>((resolve) => (listening = resolve));
+    served = fleetServe({ dir, broker: broker.url, http: '127.0.0.1:0', clientId: `serve-${process.pid}`, signal: stop.signal, onListening: listening, log });
+    cleanups.push(async () => {
+      stop.abort();
+      await served;
+    });
+    base = await address;
+  });
+
+  it('brings a new gate at seq 0 the current deny list by itself, and puts the retained snapshot back', async () => {
+    const gate = await newGate(broker.url, 'G-S1', 'site-a', jwk);
+    await waitFor(() => gate.denyList.seqs()[issuer.id] === 1, 'G-S1 holds the fleet deny list (seq 1)', 10_000);
+    expect(log.has('gate behind on a deny list: sending the whole list', { gate: 'G-S1', have: 0, held: 1 })).toBe(true);
+
+    // The next new gate finds the list retained on the broker.
+    const listener = await connectAsync(broker.url, { clientId: `retained-${process.pid}` });
+    cleanups.push(() => listener.endAsync(true));
+    const retained: Buffer[] = [];
+    listener.on('message', (_topic, body, packet) => packet.retain && retained.push(body));
+    await listener.subscribeAsync(topics.denyList(issuer.id), { qos: 1 });
+    await waitFor(() => retained.length > 0, 'the retained snapshot');
+    const trust = TrustStore.fromDocument({ issuers: [], fleet: [jwk] });
+    expect(openDenyListUpdate(new Uint8Array(retained[0]!), issuer.id, trust, Math.floor(Date.now() / 1000))).toMatchObject({ seq: 1, base: 0, add: ['acct-denied-1', 'acct-denied-2'] });
+  });
+
+  it('answers a resync request with the whole list at the seq held', async () => {
+    const asker = await connectAsync(broker.url, { clientId: `asker-${process.pid}` });
+    cleanups.push(() => asker.endAsync(true));
+    const answers: Buffer[] = [];
+    asker.on('message', (_topic, body, packet) => !packet.retain && answers.push(body));
+    await asker.subscribeAsync(topics.denyList(issuer.id), { qos: 1 });
+    await asker.publishAsync(topics.resync('G-ASK'), JSON.stringify({ gate: 'G-ASK', issuer: issuer.id, have: 0, saw: { seq: 3, base: 2 } }), { qos: 1 });
+    await waitFor(() => answers.length > 0, 'the answer to the resync request');
+    const trust = TrustStore.fromDocument({ issuers: [], fleet: [jwk] });
+    expect(openDenyListUpdate(new Uint8Array(answers[0]!), issuer.id, trust, Math.floor(Date.now() / 1000))).toMatchObject({ seq: 1, base: 0, add: ['acct-denied-1', 'acct-denied-2'] });
+  });
+
+  it('keeps a registry of the gates from their status, in DIR, and shows a stopped gate offline', async () => {
+    const gate = await newGate(broker.url, 'G-S2', 'site-b', jwk);
+    await waitFor(async () => (await fleetView(base)).gates.some((g) => g.gate === 'G-S2' && g.status?.online === true), 'G-S2 online in the registry');
+    const view = await fleetView(base);
+    expect(view.gates.find((g) => g.gate === 'G-S2')).toMatchObject({ site: 'site-b', status: { online: true, mode: 'metro-entry', clockTrusted: expect.any(Boolean) } });
+    await gate.stop();
+    await waitFor(async () => (await fleetView(base)).gates.some((g) => g.gate === 'G-S2' && g.status?.online === false), 'G-S2 offline in the registry');
+    const registry = new GateRegistry(dir, { readonly: true });
+    try {
+      expect(registry.gates().map((g) => [g.gate, g.status?.online])).toEqual(expect.arrayContaining([['G-S2', false], ['G-S1', true]]));
+    } finally {
+      registry.close();
+    }
+  });
+
+  it('serves Prometheus metrics: gates by state, deny-list seq and standing, snapshots sent', async () => {
+    const { status, text } = await getText(`${base}metrics`);
+    expect(status).toBe(200);
+    expect(text).toMatch(/^citygate_fleet_gates\{state="online"\} [1-9]/m);
+    expect(text).toMatch(/^citygate_fleet_gates\{state="offline"\} [1-9]/m);
+    expect(text).toContain('citygate_fleet_denylist_seq{issuer="cq.yukuaima"} 1');
+    expect(text).toMatch(/^citygate_fleet_snapshots_sent_total\{issuer="cq\.yukuaima"\} [1-9]/m);
+    expect(text).toMatch(/^citygate_fleet_resync_requests_total\{issuer="cq\.yukuaima"\} [1-9]/m);
+    expect(text).toContain('citygate_fleet_broker_connected 1');
+  });
+
+  it('refuses a request whose Host is not its own address', async () => {
+    const { port } = new URL(base);
+    const response = await new Promise<number>((resolve, reject) => {
+      import('node:http').then(({ request }) => {
+        const req = request({ host: '127.0.0.1', port: Number(port), path: '/api/fleet', headers: { host: `evil.example:${port}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      }, reject);
+    });
+    expect(response).toBe(421);
+  });
+});
+
+describe('fleet acl', () => {
+  it('lets a gate do its job on a TLS mosquitto with the generated ACL, and refuses one gate publishing as another', async () => {
+    const { dir, jwk } = await opsDir();
+    const ca = TestFleetCa.make(join(root, 'ca'));
+    const server = ca.broker('127.0.0.1');
+    const acl = join(root, 'acl.conf');
+    expect(fleetAcl({ dir, gate: ['G-A1=site-a', 'G-A2=site-a'], out: acl }, new Captured())).toBe(0);
+    expect(readFileSync(acl, 'utf8')).toContain('user G-A1');
+    const broker = await Mosquitto.start({ tls: { ca: ca.ca.cert, cert: server.cert, key: server.key, acl } });
+    cleanups.push(() => broker.stop());
+    const pem = (name: string) => {
+      const pair = ca.device(name);
+      return { ca: readFileSync(ca.ca.cert, 'utf8'), cert: readFileSync(pair.cert, 'utf8'), key: readFileSync(pair.key, 'utf8') };
+    };
+
+    // Its job: connect, subscribe, publish its status, take a deny list pushed by fleet ops.
+    const gate = await newGate(broker.url, 'G-A1', 'site-a', jwk, pem('G-A1'));
+    const ops = pem('fleet-ops');
+    const opsFiles = { ca: join(root, 'ops-ca.pem'), cert: join(root, 'ops.pem'), key: join(root, 'ops.key') };
+    writeFileSync(opsFiles.ca, ops.ca);
+    writeFileSync(opsFiles.cert, ops.cert);
+    writeFileSync(opsFiles.key, ops.key);
+    const pushed = new Captured();
+    expect(await fleetDeny({ dir, issuer: issuer.id, add: ['acct-x'], broker: broker.url, ...opsFiles, wait: 10 }, pushed)).toBe(0);
+    expect(gate.denyList.seqs()[issuer.id]).toBe(1);
+    expect(JSON.parse(pushed.stdout[0]!)).toMatchObject({ gates: { online: 1, current: 1 } });
+
+    // G-A2 publishes a status under G-A1's name, then its own: fleet ops see its own only.
+    const watcher: MqttClient = await connectAsync(broker.url, { clientId: `acl-watch-${process.pid}`, ...ops });
+    cleanups.push(() => watcher.endAsync(true));
+    const seen: { topic: string; body: string }[] = [];
+    watcher.on('message', (topic, body, packet) => !packet.retain && seen.push({ topic, body: body.toString() }));
+    await watcher.subscribeAsync(topics.status('+'), { qos: 1 });
+    const impostor = await connectAsync(broker.url, { clientId: `acl-impostor-${process.pid}`, ...pem('G-A2') });
+    cleanups.push(() => impostor.endAsync(true));
+    await impostor.publishAsync(topics.status('G-A1'), JSON.stringify({ gate: 'G-A1', online: false, forged: true }), { qos: 1 });
+    await impostor.publishAsync(topics.status('G-A2'), JSON.stringify({ gate: 'G-A2', online: true }), { qos: 1 });
+    await waitFor(() => seen.some((m) => m.topic === topics.status('G-A2')), "G-A2's own status reached fleet ops");
+    expect(seen.filter((m) => m.topic === topics.status('G-A1'))).toEqual([]);
+    // Nor may it read another gate's commands: by the time G-A1 answers one, mosquitto has handed it to every subscriber it may go to.
+    const overheard: string[] = [];
+    impostor.on('message', (topic) => overheard.push(topic));
+    await impostor.subscribeAsync(topics.cmd('G-A1'), { qos: 1 });
+    await watcher.subscribeAsync(topics.cmdResult('G-A1'), { qos: 1 });
+    await watcher.publishAsync(topics.cmd('G-A1'), Buffer.from('not a signed command'), { qos: 1 });
+    await waitFor(() => seen.some((m) => m.topic === topics.cmdResult('G-A1')), "G-A1's answer to the command");
+    expect(overheard).toEqual([]);
+  });
+});
