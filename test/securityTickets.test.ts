@@ -6,6 +6,7 @@ import { Decider, type Decision } from '../src/core/decider.js';
 import { MemoryDenyList } from '../src/core/denyList.js';
 import { ReplayGuard } from '../src/core/replayGuard.js';
 import { codeText, TestHolder, TestIssuer } from '../sim/issuer.js';
+import { VirtualCard } from '../sim/virtualCard.js';
 import { assembleSign1, gateSettings, NOW, NOW_MS, sign1Parts, trustOf } from './fixtures.js';
 import { gateFixture, nowSec, type GateFixture } from './gateFixture.js';
 
@@ -23,6 +24,24 @@ let fixture: GateFixture | undefined;
 afterEach(() => {
   fixture?.dispose();
   fixture = undefined;
+});
+
+describe('a ticket on a CG card', () => {
+  it('a 2-entry ticket on a card admits 2 passages (the venue lets both through on the first tap), then entries-used, also after a restart', async () => {
+    const f = (fixture = await gateFixture({ site: SITE, mode: 'venue', fares: undefined }));
+    const card = VirtualCard.issue(f.issuer, 'C-TICKET', { iat: nowSec(f.board) - 3600, product: { site: SITE, entries: 2 } });
+    for (let i = 0; i < 3; i++) {
+      f.board.reader.present(card);
+      await f.gate.settled();
+      for (let p = 0; p < 2; p++) f.board.passage.pass();
+      f.board.clock.advance(10_000);
+    }
+    expect(f.journal.taps().map((t) => t.reason)).toEqual(['ok', 'entries-used', 'entries-used']);
+    const again = (fixture = await f.restart());
+    again.board.reader.present(card);
+    await again.gate.settled();
+    expect(again.journal.taps().at(-1)).toMatchObject({ result: 'refused', reason: 'entries-used', subject: 'C-TICKET' });
+  });
 });
 
 describe('a ticket in holder-bound offline codes', () => {

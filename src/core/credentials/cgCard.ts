@@ -4,7 +4,7 @@ import { asIdentified, refuse } from '../reasons.js';
 import { CG_AID, exchange, internalAuthenticate, readBinary, READ_CHUNK, selectAid, SW_END_OF_FILE, SW_FILE_NOT_FOUND, SW_OK, SW_WRONG_P1P2, swText } from './apdu.js';
 import type { CardApplication, CardCheck } from './cardApplication.js';
 import type { Credential } from './credential.js';
-import { BoundCredentialVerifier } from './issuerSigned.js';
+import { BoundCredentialVerifier, ticketOf } from './issuerSigned.js';
 import { verifySignature } from './publicKey.js';
 import type { TrustStore } from './trustList.js';
 import { checkValidity } from './validity.js';
@@ -55,6 +55,8 @@ export class CgCardApplication implements CardApplication {
       }
       checkValidity(card.claims, check, 'card certificate');
     });
+    // A ticket a card carries is counted like one a code carries: by its issuer and cti (issue 17).
+    const ticket = asIdentified(identity, () => ticketOf(card.claims, card.namesEntries, check.skewSec, 'card certificate'));
     return {
       kind: 'card',
       profile: 'card',
@@ -64,6 +66,7 @@ export class CgCardApplication implements CardApplication {
       product: card.claims.product,
       cti: card.claims.cti ? Buffer.from(card.claims.cti).toString('hex') : undefined,
       replay: undefined,
+      ...(ticket ? { ticket } : {}),
     };
   }
 }
