@@ -87,7 +87,8 @@ describe('gate killed mid-upload', () => {
       // Stored but never acked: the restarted gate must take the collector's word for these.
       collector.autoAck = false;
       const acked = collector.contiguous(GATE);
-      await waitFor(() => collector.stored.size >= acked + 60, 'batches stored without an ack');
+      // Once its acks are late the gate holds its taps and resends only its oldest batch (docs/sync.md): what was in flight is stored unacked.
+      await waitFor(() => collector.stored.size > acked, 'batches stored without an ack');
       await first.kill('SIGKILL');
       expect(first.taps.length).toBeGreaterThan(collector.contiguous(GATE));
 

@@ -39,10 +39,14 @@ describe('tap upload', () => {
     const gate = await syncGate('TAPS-1', { batchSize: 7, window: 2, ackTimeoutMs: 600 });
     for (let i = 1; i <= 20; i++) await tap(gate, i);
 
-    // Two batches in flight, then the same two again after the ack timeout, never beyond the window.
+    // Two batches in flight, then after each ack timeout the oldest batch alone again (a probe), never beyond the window.
     const seen = () => fleet.batches.flatMap((b) => b.taps.map((t) => t.seq));
-    await waitFor(() => fleet.batches.filter((b) => b.taps[0]!.seq === 1).length >= 2 && seen().includes(14), 'the first batches resent after the ack timeout');
-    expect(Math.max(...seen())).toBe(14);
+    await waitFor(() => fleet.batches.filter((b) => b.taps[0]!.seq === 1).length >= 2, 'the first batch resent after the ack timeout');
+    const oldest = fleet.batches[0]!.taps.map((t) => t.seq);
+    expect(oldest[0]).toBe(1);
+    expect(fleet.batches[1]!.taps[0]!.seq).toBe(oldest.at(-1)! + 1);
+    for (const probe of fleet.batches.slice(2)) expect(probe.taps.map((t) => t.seq)).toEqual(oldest);
+    expect(Math.max(...seen())).toBeLessThanOrEqual(14);
     for (const batch of fleet.batches) {
       expect(batch.gate).toBe('TAPS-1');
       expect(batch.taps.length).toBeGreaterThan(0);

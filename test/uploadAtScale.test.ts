@@ -127,7 +127,7 @@ describe('tap upload at city scale (injected clock)', () => {
     expect(gate.resends().at(-1)!.at).toBe(fresh + 1_000);
   });
 
-  it('a 1 tap/s gate in a 15 s collector stall sends a few coalesced batches, not one per tap, and resends them spread out', async () => {
+  it('a 1 tap/s gate in a 15 s collector stall sends a few batches, not one per tap: each resend is the oldest tap alone, and what waited goes once', async () => {
     const clock = new StepClock();
     const gate = rig(clock, { window: 8 }, seededRandom(7));
     gate.uploader.connected();
@@ -141,19 +141,16 @@ describe('tap upload at city scale (injected clock)', () => {
     const stall = gate.sent.slice(stallFrom);
     // Without coalescing: 8 one-tap batches filling the window, then the window again at each timeout.
     expect(stall.length).toBeLessThanOrEqual(5);
-    // The first tap went alone; every later batch is a resend from the mark carrying every tap held then.
+    // The first tap went alone; every later batch is a probe: that tap again, alone. The 14 others wait.
     expect(stall[0]!.seqs).toEqual([markBefore + 1]);
-    for (const batch of stall.slice(1)) {
-      expect(batch.seqs[0]).toBe(markBefore + 1);
-      expect(batch.seqs.length).toBeGreaterThan(1);
-    }
+    for (const batch of stall.slice(1)) expect(batch.seqs).toEqual([markBefore + 1]);
     const pauses = gate.log.lines.filter((l) => l.message === TIMEOUT_LINE).map((l) => l.fields);
     expect(pauses.map((p) => p.timeoutMs)).toEqual([1_000, 2_000, 4_000].slice(0, pauses.length));
 
-    // The collector is back and acks what it holds: taps flow one by one again, at once.
+    // The collector is back and acks the probe: what waited goes at once, as one batch, and taps flow one by one again.
     const highestSent = () => Math.max(...gate.sent.flatMap((b) => b.seqs));
     await gate.ack(highestSent());
-    // What waited went out as one batch with that ack.
+    expect(gate.sent.at(-1)!.seqs).toEqual(Array.from({ length: 14 }, (_, i) => markBefore + 2 + i));
     expect(gate.sent.at(-1)!.seqs.at(-1)).toBe(gate.lastSeq());
     await gate.ack(highestSent());
     expect(gate.journal.deliveredSeq()).toBe(gate.lastSeq());
@@ -162,7 +159,7 @@ describe('tap upload at city scale (injected clock)', () => {
     expect(gate.sent.slice(after)).toEqual([{ at: clock.at, seqs: [gate.lastSeq()] }]);
   });
 
-  it('taps that come during the pause go with the resend; an ack during the pause cancels it', async () => {
+  it('the resend after the pause is the oldest batch alone; taps that came meanwhile go once it is acked; an ack during the pause cancels it', async () => {
     const clock = new StepClock();
     const gate = rig(clock, {}, () => 0.9);
     gate.uploader.connected();
@@ -176,9 +173,13 @@ describe('tap upload at city scale (injected clock)', () => {
     await clock.advance(449);
     expect(gate.sent.length).toBe(during);
     await clock.advance(1);
-    expect(gate.sent.at(-1)!.seqs).toEqual([mark + 1, mark + 2, mark + 3]);
+    expect(gate.sent.at(-1)!.seqs).toEqual([mark + 1]);
+    expect(gate.sent.length).toBe(during + 1);
+    // The probe is acked: the two that waited go together at once.
+    await gate.ack(mark + 1);
+    expect(gate.sent.at(-1)!.seqs).toEqual([mark + 2, mark + 3]);
 
-    // Timed out again (2 s), and the ack comes during the pause: no resend, and the next tap goes at once.
+    // Timed out again (2 s: the ack of a resent batch measures nothing), and the ack comes during the pause: no resend, and the next tap goes at once.
     await clock.advance(2_000);
     expect(gate.log.has(TIMEOUT_LINE, { timeoutMs: 2_000, pauseMs: 900 })).toBe(true);
     const sent = gate.sent.length;
@@ -227,7 +228,7 @@ function timeouts(gate: SyncGate, from = 0): Record<string, unknown>[] {
 const UPLOADER = { ackTimeoutMs: 600, minAckTimeoutMs: 200, maxAckTimeoutMs: 800 };
 
 describe('tap upload at city scale (real mosquitto)', () => {
-  it('after a collector stall, gates resend one coalesced batch each, paced by doubling timeouts and spread by random pauses', async () => {
+  it('after a collector stall, gates resend their oldest batch alone, paced by doubling timeouts and spread by random pauses, and send what waited once', async () => {
     const collector = await TestCollector.start(broker().url);
     defer(() => collector.close());
     const gates: SyncGate[] = [];
@@ -250,8 +251,8 @@ describe('tap upload at city scale (real mosquitto)', () => {
       await waitFor(() => gates.every((g) => timeouts(g, logFrom.get(g)).length >= round), `every gate timed out ${round} time(s)`);
     }
     const own = (g: SyncGate) => collector.batches.slice(batchesBefore).filter((b) => b.gate === g.gateId);
-    // Coalesced: a resend from the mark carries both stall taps in one batch.
-    for (const gate of gates) await waitFor(() => own(gate).some((b) => b.taps.map((t) => t.seq).join() === '4,5'), `${gate.gateId} resent 4 and 5 together`);
+    // A probe: the resend from the mark carries the oldest batch (tap 4) alone; tap 5 waits for its ack.
+    for (const gate of gates) await waitFor(() => own(gate).filter((b) => b.taps.map((t) => t.seq).join() === '4').length >= 2, `${gate.gateId} resent 4 alone`);
 
     for (const gate of gates) {
       const times = timeouts(gate, logFrom.get(gate));
@@ -260,10 +261,10 @@ describe('tap upload at city scale (real mosquitto)', () => {
         expect(t.nextTimeoutMs).toBe(Math.min(2 * (t.timeoutMs as number), UPLOADER.maxAckTimeoutMs));
         if (i > 0) expect(t.timeoutMs).toBe(times[i - 1]!.nextTimeoutMs);
       }
-      // Each tap went out alone at most once; every other batch is a resend from the mark, one batch per timeout.
+      // Tap 4 went out once and then once per timeout; tap 5 at most once, alone (before tap 4 was late); nothing else.
       const batches = own(gate).map((b) => b.taps.map((t) => t.seq).join());
       expect(batches.filter((b) => b === '5').length).toBeLessThanOrEqual(1);
-      expect(batches.filter((b) => b !== '5' && !b.startsWith('4')).length).toBe(0);
+      expect(batches.filter((b) => b !== '5' && b !== '4')).toEqual([]);
       expect(batches.length).toBeLessThanOrEqual(2 + resends(gate));
     }
     // Spread: the pauses before the first resend differ from gate to gate.

@@ -82,6 +82,12 @@ export class TapUploader {
   private cancelAckTimer: (() => void) | undefined;
   /** Set while a resend waits out its pause; taps wait with it. */
   private cancelResend: (() => void) | undefined;
+  /**
+   * After a timeout, only the oldest batch goes again (up to this seq), as a
+   * probe: the rest waits for its ack, so a collector stall costs one batch
+   * resent per timeout, not everything held (docs/sync.md, "At city scale").
+   */
+  private probeUpTo: number | undefined;
 
   constructor(
     private readonly journal: Journal,
@@ -157,18 +163,21 @@ export class TapUploader {
     if (answered && !answered.again) this.ackTimeout.measured(now - answered.sentAt);
     this.inFlight = this.inFlight.filter((batch) => batch.upTo > upTo);
     if (this.sentUpTo < upTo) this.sentUpTo = upTo;
-    // The collector answers: a pending resend is dropped, and what is still out gets a full timeout from now.
+    // The collector answers: a pending resend is dropped, a probe has done its work, and what is still out gets a full timeout from now.
     this.cancelResend?.();
     this.cancelResend = undefined;
+    this.probeUpTo = undefined;
     this.timerFrom = now;
     this.armAckTimer();
     void this.pump();
   }
 
-  private restartFromMark(why: string): void {
+  /** Send again from the delivered mark: everything (a new connection), or only up to `probeUpTo` (an ack timeout). */
+  private restartFromMark(why: string, probeUpTo?: number): void {
     const mark = this.journal.deliveredSeq();
-    if (this.sentUpTo > mark) this.log.info({ from: mark + 1, why }, 'sending taps again from the delivered mark');
+    if (this.sentUpTo > mark) this.log.info({ from: mark + 1, why, ...(probeUpTo !== undefined ? { probeUpTo } : {}) }, 'sending taps again from the delivered mark');
     this.sentUpTo = mark;
+    this.probeUpTo = probeUpTo;
     this.inFlight = [];
     this.stopTimers();
     void this.pump();
@@ -196,12 +205,13 @@ export class TapUploader {
     const expiredMs = this.ackTimeout.currentMs();
     if (this.clock.now() - this.timerFrom < expiredMs) return this.armAckTimer();
     this.ackTimeout.timedOut();
+    const oldest = this.inFlight[0]!.upTo;
     // A random part of the timeout that expired: gates whose acks all stopped at once (a collector stall) resend spread out.
     const pauseMs = Math.round(this.clock.random() * (expiredMs / 2));
     this.log.info({ timeoutMs: expiredMs, pauseMs, nextTimeoutMs: this.ackTimeout.currentMs() }, 'tap ack timeout: sending again from the delivered mark after a pause');
     this.cancelResend = this.clock.after(pauseMs, () => {
       this.cancelResend = undefined;
-      this.restartFromMark('ack timeout');
+      this.restartFromMark('ack timeout', oldest);
     });
   }
 
@@ -217,10 +227,14 @@ export class TapUploader {
     this.pumping = true;
     try {
       while (this.online && !this.cancelResend && this.inFlight.length < this.options.window) {
-        const taps = this.journal.taps(this.sentUpTo, this.options.batchSize);
+        const probing = this.probeUpTo !== undefined;
+        // A probe goes alone; what follows it waits for its ack.
+        if (probing && this.inFlight.length > 0) break;
+        const size = probing ? Math.max(1, Math.min(this.options.batchSize, this.probeUpTo! - this.sentUpTo)) : this.options.batchSize;
+        const taps = this.journal.taps(this.sentUpTo, size);
         if (taps.length === 0) break;
-        // A short batch waits while an ack is late: the taps go together when it comes, or with the resend.
-        if (taps.length < this.options.batchSize && this.ackLate()) break;
+        // A short batch waits while an ack is late: the taps go together when it comes.
+        if (!probing && taps.length < this.options.batchSize && this.ackLate()) break;
         const upTo = taps[taps.length - 1]!.seq;
         const again = taps[0]!.seq <= this.publishedUpTo;
         this.sentUpTo = upTo;
