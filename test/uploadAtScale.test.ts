@@ -267,11 +267,12 @@ describe('tap upload at city scale (real mosquitto)', () => {
       expect(batches.filter((b) => b !== '5' && b !== '4')).toEqual([]);
       expect(batches.length).toBeLessThanOrEqual(2 + resends(gate));
     }
-    // Spread: the pauses before the first resend differ from gate to gate.
     // Spread: the pauses before the first resend differ from gate to gate, each within half the timeout that expired.
+    // Six random draws of a whole ms in [0, 100] may share a value now and then (one run in seven); four distinct at least
+    // is what any spread gives (fewer: about one run in ten thousand), and all equal is what none gives.
     const firsts = gates.map((g) => timeouts(g, logFrom.get(g))[0]!);
     for (const t of firsts) expect(t.pauseMs as number).toBeLessThanOrEqual((t.timeoutMs as number) / 2);
-    expect(new Set(firsts.map((t) => t.pauseMs)).size).toBeGreaterThanOrEqual(6);
+    expect(new Set(firsts.map((t) => t.pauseMs)).size).toBeGreaterThanOrEqual(4);
 
     // The collector is back: everything is acknowledged, each tap stored once.
     collector.autoAck = true;
