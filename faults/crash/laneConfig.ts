@@ -10,6 +10,16 @@ export interface Lane {
   journalPath: string;
 }
 
+/** The simulated lane's devices: codes on stdin, the sim barrier, passenger, lights, display and a trusted clock. */
+export const SIM_LANE_DEVICES = {
+  scanners: [{ driver: 'sim', input: '-' }],
+  barrier: { driver: 'sim' },
+  passage: { driver: 'sim', walkMs: 50 },
+  indicators: { driver: 'sim' },
+  display: { driver: 'sim' },
+  clock: { driver: 'sim', trusted: true },
+};
+
 /**
  * A lane's config as a user writes it: codes on stdin, the sim barrier and
  * passenger, the broker of the test, metrics on any free port. Each gate has
@@ -27,14 +37,7 @@ export function writeLane(root: string, index: number, brokerUrl: string, trustP
     gate: { id: gate, site, mode: 'metro-entry', doubleTapMs: 0, fares: { default: 200, byCategory: {} } },
     paths: { state, trust: trustPath },
     sync: { broker: brokerUrl },
-    devices: {
-      scanners: [{ driver: 'sim', input: '-' }],
-      barrier: { driver: 'sim' },
-      passage: { driver: 'sim', walkMs: 50 },
-      indicators: { driver: 'sim' },
-      display: { driver: 'sim' },
-      clock: { driver: 'sim', trusted: true },
-    },
+    devices: SIM_LANE_DEVICES,
     metrics: { port: 0 },
     log: { level: 'info' },
   };

@@ -8,6 +8,7 @@ import type { VirtualTunionCard } from '../../sim/tunion/virtualTunionCard.js';
 import { VpcdCard } from '../../sim/vpcdCard.js';
 import type { Tap } from '../../src/core/tap.js';
 import { tapFromRow, type TapRow } from '../../src/core/tapRow.js';
+import { SIM_LANE_DEVICES } from './laneConfig.js';
 import { DaemonProcess } from '../daemonProcess.js';
 
 /**
@@ -74,12 +75,7 @@ function writePurseLane(root: string, pcscd: PcscdProcess, trustPath: string): {
     devices: {
       readers: [{ driver: 'pcsc', socket: pcscd.socketPath, include: `^${cardReader}$`, exclude: '$^' }],
       sam: { driver: 'pcsc', socket: pcscd.socketPath, reader: `^${samReader}$` },
-      scanners: [{ driver: 'sim', input: '-' }],
-      barrier: { driver: 'sim' },
-      passage: { driver: 'sim', walkMs: 50 },
-      indicators: { driver: 'sim' },
-      display: { driver: 'sim' },
-      clock: { driver: 'sim', trusted: true },
+      ...SIM_LANE_DEVICES,
     },
     metrics: { port: 0 },
     log: { level: 'info' },
