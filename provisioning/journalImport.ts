@@ -1,10 +1,11 @@
-import { lstatSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '../src/app/config.js';
 import { describeIssues, InputError } from '../src/app/settingsSchema.js';
 import { Journal, JournalError } from '../src/core/journal.js';
 import type { Tap } from '../src/core/tap.js';
 import { journalPathOf } from './gateFiles.js';
 import { asOwner, ownerOf } from './serviceUser.js';
+import { refuseLinks } from './privateFile.js';
 import { CSV_HEADER, tapRecordSchema } from './tapRecord.js';
 
 export interface ImportOptions {
@@ -59,7 +60,8 @@ export function importTaps(options: ImportOptions): { added: number; held: numbe
   // that a link planted there leads nowhere the service could not go itself,
   // and the journal it makes is the service's.
   return asOwner(ownerOf(config.paths.state), () => {
-    refuseLinks(path);
+    // A journal file (or its WAL, shared memory or rollback journal) that is a link is refused, named.
+    refuseLinks([path, `${path}-wal`, `${path}-shm`, `${path}-journal`]);
     let journal: Journal;
     try {
       journal = Journal.open(path, gateId, config.gate.site ?? '');
@@ -78,17 +80,4 @@ export function importTaps(options: ImportOptions): { added: number; held: numbe
       journal.close();
     }
   });
-}
-
-/** A journal file (or its WAL or shared memory) that is a link is refused, named. */
-function refuseLinks(path: string): void {
-  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
-    let link = false;
-    try {
-      link = lstatSync(file).isSymbolicLink();
-    } catch {
-      continue;
-    }
-    if (link) throw new InputError(`${file} is a symbolic link: refused, root does not follow links in the service's state directory (move it aside and run again)`);
-  }
 }

@@ -86,6 +86,12 @@ function isLink(path: string): boolean {
   }
 }
 
+/** Refuse, naming it, the first of `paths` that is a symbolic link (a missing one is fine): root reads the service's state only as it is. */
+export function refuseLinks(paths: readonly string[]): void {
+  const link = paths.find(isLink);
+  if (link !== undefined) throw new InputError(`${link} is a symbolic link: refused, root does not follow links in the service's state directory (move it aside and run again)`);
+}
+
 /**
  * Make the directory `path` if it is missing (its parents as the system has
  * them), refuse it if it is a link or not a directory, and give it `mode` and,

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCapkFile, loadTokenKey } from '../src/app/bankCardFiles.js';
 import type { DriverRegistry } from '../src/app/boardBuilder.js';
@@ -11,7 +11,7 @@ import { journalGate } from './journalOwner.js';
 import { readInputJson, readInputText } from '../src/app/inputFile.js';
 import { answerChecks, readDevices } from './answerChecks.js';
 import { makeCsr, makeDeviceKey } from './deviceKey.js';
-import { makeDirectory, writeWhole } from './privateFile.js';
+import { makeDirectory, refuseLinks, writeWhole } from './privateFile.js';
 import { checkAnswers, type AnswerChecks, type ProvisionAnswers } from './provisionAnswers.js';
 import { asOwner, giveTo, ownerOf, serviceOwner, type Owner } from './serviceUser.js';
 import { trustWithFleetKey } from './trustMerge.js';
@@ -77,15 +77,7 @@ function refuseProvisioned(files: GateFiles, force: boolean): void {
  */
 function existingJournalGate(files: GateFiles): string | undefined {
   if (!existsSync(files.stateDir)) return undefined;
-  for (const file of [files.stateDir, files.journal, `${files.journal}-wal`, `${files.journal}-shm`]) {
-    let link = false;
-    try {
-      link = lstatSync(file).isSymbolicLink();
-    } catch {
-      continue;
-    }
-    if (link) throw new InputError(`${file} is a symbolic link: refused, root does not follow links in the service's state directory (move it aside and run again)`);
-  }
+  refuseLinks([files.stateDir, files.journal, `${files.journal}-wal`, `${files.journal}-shm`]);
   return asOwner(ownerOf(files.stateDir), () => journalGate(files.journal));
 }
 

@@ -9,6 +9,7 @@ import { TestIssuer, trustListOf } from '../sim/issuer.js';
 import { loadConfig } from '../src/app/config.js';
 import { DenyListStore } from '../src/core/denylist/denyListStore.js';
 import { Journal } from '../src/core/journal.js';
+import { atPty } from './support/ptyDriver.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'bin', 'citygate.js');
 const dir = mkdtempSync(join(tmpdir(), 'citygate-provision-'));
@@ -32,31 +33,6 @@ function fleetJwk() {
 const fleet = fleetJwk();
 const fleetKeyPath = join(dir, 'fleet-public.json');
 writeFileSync(fleetKeyPath, JSON.stringify(fleet.publicJwk));
-
-/** Runs argv on a real pseudo-terminal and types each line of stdin when a prompt ("...: ") is shown. */
-const PTY_DRIVER = String.raw`
-import os, pty, re, select, sys
-answers = sys.stdin.buffer.read().split(b"\n")
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], sys.argv[1:])
-out = pending = b""
-while True:
-    if not select.select([fd], [], [], 20)[0]: break
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk: break
-    out += chunk
-    pending += chunk
-    if answers and re.search(rb": \x1b\[\d+G$", pending):
-        pending = b""
-        os.write(fd, answers.pop(0) + b"\r")
-_, status = os.waitpid(pid, 0)
-sys.stdout.buffer.write(out)
-sys.exit(os.waitstatus_to_exitcode(status))
-`;
 
 let roots = 0;
 function freshRoot(): string {
@@ -205,7 +181,7 @@ describe('citygate provision', () => {
   it('asks at a terminal for what the flags left out, asks again after a wrong answer, and provisions', () => {
     const root = freshRoot();
     const answers = ['G-20', 'cq-metro-jiefangbei', '', 'tram', 'bus', 'mqtts://broker.example:8883', trustPath, fleetKeyPath, 'sim'];
-    const done = spawnSync('python3', ['-c', PTY_DRIVER, process.execPath, CLI, 'provision', '--root', root, '--user', 'root'], { input: answers.join('\n'), encoding: 'utf8', timeout: 30_000 });
+    const done = atPty([process.execPath, CLI, 'provision', '--root', root, '--user', 'root'], answers, 30_000);
     expect(done.status, done.stdout).toBe(0);
     expect(done.stdout).toContain('Gate id');
     expect(done.stdout).toContain('mode must be one of');

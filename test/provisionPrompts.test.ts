@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TestIssuer, trustListOf } from '../sim/issuer.js';
 import { loadConfig } from '../src/app/config.js';
+import { atPty, CTRL_C, CTRL_D } from './support/ptyDriver.js';
 
 /*
  * `citygate provision` at a terminal, on a real pseudo-terminal: every answer
@@ -28,45 +29,12 @@ writeFileSync(fleetPrivate, JSON.stringify({ ...fleet.privateKey.export({ format
 const typoDevices = join(dir, 'typo-devices.json');
 writeFileSync(typoDevices, JSON.stringify({ readers: [{ driver: 'pcs' }] }));
 
-const CTRL_C = '\u0003';
-const CTRL_D = '\u0004';
-
-/**
- * Runs argv on a real pseudo-terminal and, each time a prompt ("...: ") is
- * shown, types the next line of stdin; a line that is ^C or ^D is sent as
- * that key alone, as a person would press it.
- */
-const PTY_DRIVER = String.raw`
-import os, pty, re, select, sys
-answers = sys.stdin.buffer.read().split(b"\n")
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], sys.argv[1:])
-out = pending = b""
-while True:
-    if not select.select([fd], [], [], 20)[0]: break
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk: break
-    out += chunk
-    pending += chunk
-    if answers and re.search(rb": \x1b\[\d+G$", pending):
-        pending = b""
-        answer = answers.pop(0)
-        os.write(fd, answer if answer in (b"\x03", b"\x04") else answer + b"\r")
-_, status = os.waitpid(pid, 0)
-sys.stdout.buffer.write(out)
-sys.exit(os.waitstatus_to_exitcode(status))
-`;
-
 let roots = 0;
 const freshRoot = () => join(dir, `root-${++roots}`);
 
 /** What a person sees: the terminal's output without its cursor controls, CRs dropped. */
 function atTerminal(args: string[], answers: string[]): { status: number | null; screen: string } {
-  const done = spawnSync('python3', ['-c', PTY_DRIVER, process.execPath, CLI, 'provision', ...args], { input: answers.join('\n'), encoding: 'utf8', timeout: 60_000 });
+  const done = atPty([process.execPath, CLI, 'provision', ...args], answers, 60_000);
   return { status: done.status, screen: done.stdout.replace(/\u001b\[\d*[A-Za-z]/g, '').replaceAll('\r', '') };
 }
 

@@ -105,7 +105,7 @@ function checkCard(card: VirtualTunionCard, initial: number, taps: Tap[]): numbe
   const accepted = taps.filter((t) => t.result === 'accepted');
   for (const t of accepted) {
     const tx = t.purse?.transaction;
-    expect(tx, `accepted tap ${t.seq} has its purchase`).toBeTruthy();
+    expect(tx, `accepted tap ${t.seq} has its purchase`).toEqual(expect.objectContaining({ atc: expect.any(Number), tac: expect.any(String) }));
     const debit = card.debits.findIndex((d, i) => !claimed.has(i) && d.atc === tx!.atc && d.tac === tx!.tac);
     expect(debit, `accepted tap ${t.seq} (${t.purse!.state}, ATC ${tx!.atc}) is a debit on the card`).toBeGreaterThanOrEqual(0);
     expect(card.debits[debit]!.amount).toBe(t.fare);
@@ -117,7 +117,7 @@ function checkCard(card: VirtualTunionCard, initial: number, taps: Tap[]): numbe
   card.debits.forEach((d, i) => {
     if (claimed.has(i)) return;
     const pending = unsettled.find((t) => t.purse?.transaction?.atc === d.atc && t.purse.transaction.amount === d.amount);
-    expect(pending, `debit at ATC ${d.atc} of ${d.amount} fen has a tap: accepted, or pending and unsettled`).toBeTruthy();
+    expect(pending?.purse?.transaction, `debit at ATC ${d.atc} of ${d.amount} fen has a tap: accepted, or pending and unsettled`).toMatchObject({ atc: d.atc, amount: d.amount });
     unsettledPaid += d.amount;
   });
   const fares = accepted.reduce((sum, t) => sum + (t.fare ?? 0), 0);

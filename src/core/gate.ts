@@ -47,7 +47,8 @@ export interface DeviceHealth {
 
 export type Alarm = { type: 'tailgate' } | { type: 'journal-unavailable'; error: string } | { type: 'device'; error: string };
 
-type Presentation = { kind: 'card'; channel: CardChannel; atMono: number; atWall: number } | { kind: 'code'; code: CodePayload; atMono: number; atWall: number };
+/** A code carries its double-tap key (its text, or its bytes in hex), made once. */
+type Presentation = { kind: 'card'; channel: CardChannel; atMono: number; atWall: number } | { kind: 'code'; code: CodePayload; key: string; atMono: number; atWall: number };
 
 export interface GateParts {
   board: Board;
@@ -224,7 +225,7 @@ export class Gate {
   /** A code's text, or the bytes of a binary code. */
   presentCode(code: CodePayload): Promise<Outcome> {
     const { clock } = this.parts.board;
-    return this.enqueue({ kind: 'code', code, atMono: clock.monotonic(), atWall: clock.now() });
+    return this.enqueue({ kind: 'code', code, key: codeKey(code), atMono: clock.monotonic(), atWall: clock.now() });
   }
 
   presentCard(channel: CardChannel): Promise<Outcome> {
@@ -315,7 +316,7 @@ export class Gate {
   private async handle(p: Presentation): Promise<Outcome> {
     const { board, decider } = this.parts;
     this.pruneRecent(p.atMono);
-    const earlierCode = p.kind === 'code' ? this.recent.get(codeKey(p.code)) : undefined;
+    const earlierCode = p.kind === 'code' ? this.recent.get(p.key) : undefined;
     if (earlierCode) return { type: 'repeat', of: earlierCode.tap };
     this.busy = true;
     this.setState(p.kind === 'card' ? 'reading' : 'deciding');
@@ -328,16 +329,18 @@ export class Gate {
       } else {
         decision = decider.decideCode(p.code, time);
       }
-      const key = presentationKey(p, decision);
+      let key = presentationKey(p, decision);
       // A code's text was looked up before deciding; a card is known by its number only now.
       const earlier = p.kind === 'card' && key !== undefined ? this.recent.get(key) : undefined;
       if (earlier) return { type: 'repeat', of: earlier.tap };
       // A purse card pays only now, once it is known not to be a double tap; only a purchase made is a double tap's anchor.
-      if (p.kind === 'card' && decision.result === 'accepted' && decision.purse) decision = await decision.purse.run(this.purseHooks(p, decision), board.clock.now());
+      if (p.kind === 'card' && decision.result === 'accepted' && decision.purse) {
+        decision = await decision.purse.run(this.purseHooks(p, decision), board.clock.now());
+        key = presentationKey(p, decision);
+      }
       const draft = this.draft(p, decision);
       const outcome = decision.result === 'accepted' ? this.accept(decision, draft) : this.refuse(decision, draft);
-      const anchor = presentationKey(p, decision);
-      if (outcome.type === 'tap' && anchor !== undefined) this.recent.set(anchor, { atMono: p.atMono, tap: outcome.tap });
+      if (outcome.type === 'tap' && key !== undefined) this.recent.set(key, { atMono: p.atMono, tap: outcome.tap });
       return outcome;
     } finally {
       // The card is let go only after barrier and journal: releasing it is not on the passenger's clock.
@@ -605,7 +608,7 @@ export class Gate {
  * card's tap, or get the real card turned away as a repeat.
  */
 function presentationKey(p: Presentation, decision: Decision): string | undefined {
-  if (p.kind === 'code') return codeKey(p.code);
+  if (p.kind === 'code') return p.key;
   if (decision.result === 'accepted') return `card:${decision.credential.issuer}:${decision.credential.subject}`;
   // A refusal carries the credential's kind only when the card was verified before the rules refused it.
   const who = decision.kind !== undefined ? decision.identity : undefined;
