@@ -25,6 +25,11 @@ export class Journal {
   private readonly holdPurse: Database.Statement;
   private readonly clearPurse: Database.Statement;
   private readonly appendTx: (tap: Tap, used: { key: string; until: number } | undefined) => void;
+  /* Prepared once: the upload and site sharing call these for every batch, ack and shared use. */
+  private readonly selectMeta: Database.Statement;
+  private readonly upsertMeta: Database.Statement;
+  private readonly selectTapsAfter: Database.Statement;
+  private readonly rememberTx: (used: readonly { key: string; until: number }[]) => void;
   private lastSeq: number;
   private commitsSinceCheckpoint = 0;
 
@@ -54,6 +59,12 @@ export class Journal {
       this.insertTap.run(tapParameters(tap));
       if (used) this.insertUsed.run(used.key, Math.ceil(used.until));
       this.followPurse(tap);
+    });
+    this.selectMeta = this.db.prepare('SELECT value FROM meta WHERE key = ?');
+    this.upsertMeta = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.selectTapsAfter = this.db.prepare('SELECT * FROM taps WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.rememberTx = this.db.transaction((used: readonly { key: string; until: number }[]) => {
+      for (const { key, until } of used) this.insertUsed.run(key, Math.ceil(until));
     });
     this.lastSeq = (this.db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM taps').get() as { seq: number }).seq;
   }
@@ -157,9 +168,7 @@ export class Journal {
 
   /** Remember credentials consumed elsewhere (one message from another gate of the site) in one commit, for replay checks after a restart. */
   rememberUsedMany(used: readonly { key: string; until: number }[]): void {
-    this.db.transaction(() => {
-      for (const { key, until } of used) this.insertUsed.run(key, Math.ceil(until));
-    })();
+    this.rememberTx(used);
     if (++this.commitsSinceCheckpoint >= FORCED_CHECKPOINT) this.checkpoint();
   }
 
@@ -216,15 +225,15 @@ export class Journal {
   }
 
   metaValue(key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    return (this.selectMeta.get(key) as { value: string } | undefined)?.value;
   }
 
   setMetaValue(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.upsertMeta.run(key, value);
   }
 
   taps(afterSeq = 0, limit = 1_000_000): Tap[] {
-    return (this.db.prepare('SELECT * FROM taps WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as TapRow[]).map(tapFromRow);
+    return (this.selectTapsAfter.all(afterSeq, limit) as TapRow[]).map(tapFromRow);
   }
 
   lastTapSeq(): number {
