@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { killOnExit, tempDirRemovedOnExit } from './exitReaper.js';
@@ -48,10 +48,12 @@ export class Mosquitto {
     readonly port: number,
     private readonly persistence: boolean,
     private readonly tls: BrokerTls | undefined,
+    private readonly logged: boolean,
   ) {}
 
-  static async start(options: { persistence?: boolean; tls?: BrokerTls } = {}): Promise<Mosquitto> {
-    const broker = new Mosquitto(await freePort(), options.persistence ?? false, options.tls);
+  /** `log`: the broker's notices (connects, disconnects, timeouts) go to a file that {@link log} reads. */
+  static async start(options: { persistence?: boolean; tls?: BrokerTls; log?: boolean } = {}): Promise<Mosquitto> {
+    const broker = new Mosquitto(await freePort(), options.persistence ?? false, options.tls, options.log ?? false);
     await broker.restart();
     return broker;
   }
@@ -63,7 +65,7 @@ export class Mosquitto {
   async restart(): Promise<void> {
     if (this.process) await this.kill();
     const config = join(this.dir, 'mosquitto.conf');
-    const lines = [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true', `persistence ${this.persistence}`, `persistence_location ${this.dir}/`, 'log_dest none', 'max_queued_messages 0', 'max_inflight_messages 0', ...(this.persistence ? ['autosave_interval 1'] : [])];
+    const lines = [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true', `persistence ${this.persistence}`, `persistence_location ${this.dir}/`, ...(this.logged ? [`log_dest file ${this.logFile()}`, 'log_type notice'] : ['log_dest none']), 'max_queued_messages 0', 'max_inflight_messages 0', ...(this.persistence ? ['autosave_interval 1'] : [])];
     // Run as root (CI), mosquitto would drop to its own user, which cannot read this private temp dir.
     if (process.getuid?.() === 0) lines.push('user root');
     // As in the field: TLS, and only clients with a certificate from the fleet's CA get in.
@@ -81,6 +83,15 @@ export class Mosquitto {
       await new Promise((r) => setTimeout(r, 25));
     }
     throw new Error(`mosquitto did not listen on ${this.port}: ${stderr}`);
+  }
+
+  /** What the broker has logged so far (started with `log`), empty before its first line. */
+  log(): string {
+    return existsSync(this.logFile()) ? readFileSync(this.logFile(), 'utf8') : '';
+  }
+
+  private logFile(): string {
+    return join(this.dir, 'mosquitto.log');
   }
 
   /** SIGKILL: the broker vanishes as in a power cut. */

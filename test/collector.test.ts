@@ -208,6 +208,25 @@ describe('collector', () => {
     await gate.close();
   });
 
+  it('answers a batch without taps (an ask) with how far it has the gate\'s taps, 0 for a gate it never saw, and stores nothing', async () => {
+    const gate = await FakeGate.connect(broker.url, 'G-ask');
+    const before = collector.stats();
+    await gate.send([], 0);
+    await until('the answer for a gate never seen', () => gate.acks.length === 1);
+    expect(gate.acks).toEqual([0]);
+    await gate.send(taps('G-ask', 1, 3), 0);
+    await gate.ackFor(3);
+    await gate.send([], 0);
+    await until('the answer once stored', () => gate.acks.length === 3);
+    expect(gate.acks).toEqual([0, 3, 3]);
+    const after = collector.stats();
+    expect(after.stored - before.stored).toBe(3);
+    expect(after.duplicates - before.duplicates).toBe(0);
+    expect(after.malformed - before.malformed).toBe(0);
+    expect(storedRows(db, 'G-ask').map((r) => r.seq)).toEqual([1, 2, 3]);
+    await gate.close();
+  });
+
   it('refuses a 10 MB batch without parsing it, logs it, and still takes the next batch', async () => {
     const gate = await FakeGate.connect(broker.url, 'G-huge');
     const before = collector.stats().malformed;

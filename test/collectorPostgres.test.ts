@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Collector } from '../provisioning/collector/collector.js';
+import { Collector, RECEIVE_MAXIMUM, type CollectorCounts } from '../provisioning/collector/collector.js';
+import { exited, forkChild, nextMessage } from '../faults/fleetSim/children.js';
+import type { CollectorReport } from '../faults/fleetSim/collectorWorker.js';
 import { PostgresTapStore } from '../provisioning/collector/postgresTapStore.js';
 import type { Tap } from '../src/core/tap.js';
 import { Postgres } from '../sim/postgresProcess.js';
@@ -182,6 +184,29 @@ describe('the PostgreSQL store', () => {
   });
 });
 
+describe('an ask (a batch without taps) into PostgreSQL', () => {
+  it('is answered with how far the gate\'s taps are stored, 0 for a gate never seen, and stores nothing', async () => {
+    const url = await database('asks');
+    const collector = new Collector({ broker: broker.url, db: url, clientId: 'pg-ask', log: new RecordingLog() });
+    await collector.start();
+    const gate = await TapPublisher.connect(broker.url, 'PG-ASK');
+    try {
+      await gate.send([], 0);
+      await waitFor(() => gate.acks.length === 1, 'the answer for a gate never seen');
+      await gate.send(makeTaps('PG-ASK', 1, 4), 0);
+      await gate.ackFor(4);
+      await gate.send([], 4);
+      await waitFor(() => gate.acks.length === 3, 'the answer once stored');
+      expect(gate.acks).toEqual([0, 4, 4]);
+      expect((await storedTaps(url, 'PG-ASK')).rows.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+      expect(collector.counts()).toMatchObject({ stored: 4, duplicates: 0, malformed: 0 });
+    } finally {
+      await gate.close();
+      await collector.stop();
+    }
+  });
+});
+
 describe('collectors sharing the load into one PostgreSQL database', () => {
   it('two collectors on a shared subscription store every tap exactly once and ack every gate, without a gap warning', async () => {
     const url = await database('shared');
@@ -217,4 +242,77 @@ describe('collectors sharing the load into one PostgreSQL database', () => {
       await Promise.all(collectors.map((c) => c.stop()));
     }
   });
+});
+
+describe('a collector of a share group that hangs', () => {
+  it('holds back at most its receive maximum of batches: the broker drops it with what it queued for it, the other stores the rest, and what it held is all it stores late', async () => {
+    // A broker of its own that logs, so that the test can see it drop the hung collector.
+    const own = await Mosquitto.start({ log: true });
+    const url = await database('hung');
+    const alive = new Collector({ broker: own.url, db: url, clientId: 'hang-alive', share: 'hang-group', log: new RecordingLog() });
+    await alive.start();
+    // The other member in a process of its own, so that it can hang as a frozen host does (SIGSTOP).
+    const hung = forkChild('collectorWorker', [own.url, url, 'hang-frozen', 'hang-group']);
+    let hungCounts: CollectorCounts | undefined;
+    hung.on('message', (message: CollectorReport) => {
+      if (message.type === 'counts') hungCounts = message.counts;
+    });
+    const gate = await TapPublisher.connect(own.url, 'HANG-1');
+    // More batches than the receive maximum (64) for each collector: what the hung one cannot take is queued for it, then dropped.
+    const TAPS = 400;
+    const all = makeTaps('HANG-1', 1, TAPS);
+    const resendMissing = async () => {
+      for (const tap of all.slice(gate.delivered)) await gate.send([tap], gate.delivered);
+    };
+    try {
+      await nextMessage(hung, (m) => ((m as CollectorReport).type === 'collecting' ? true : undefined), 'the second collector', 20_000);
+      hung.kill('SIGSTOP');
+      // One tap per batch: about half are dealt to the hung collector, which reads none of them.
+      await resendMissing();
+      // Its keepalive (5 s) unanswered for 7.5 s, the broker drops it, and with its session what it held queued.
+      await waitFor(() => own.log().includes('Client hang-frozen has exceeded timeout, disconnecting'), 'the broker dropped the hung collector', 30_000);
+      // As a gate does: everything above the delivered mark again until acked; now all of it goes to the live one.
+      await waitFor(
+        async () => {
+          if (gate.delivered >= TAPS) return true;
+          await resendMissing();
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          return false;
+        },
+        'every tap acked with one collector hung',
+        30_000,
+      );
+      expect((await storedTaps(url, 'HANG-1')).rows.map((r) => r.seq)).toEqual(all.map((t) => t.seq));
+
+      // Thawed, it reads what the broker had handed it before it hung, at most its receive maximum, all stored
+      // by now, and nothing more: the batches queued for it went with its session.
+      hung.kill('SIGCONT');
+      let seen = -1;
+      await waitFor(
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1_500));
+          const now = hungCounts?.batches ?? -1;
+          const still = now === seen;
+          seen = now;
+          return still;
+        },
+        'the thawed collector done with what it held',
+        30_000,
+      );
+      expect(hungCounts!.batches).toBeGreaterThan(0);
+      expect(hungCounts!.batches).toBeLessThanOrEqual(RECEIVE_MAXIMUM);
+      expect(hungCounts!.stored).toBe(0);
+      expect(hungCounts!.duplicates).toBe(hungCounts!.batches);
+      const after = await storedTaps(url, 'HANG-1');
+      expect(after.rows).toHaveLength(TAPS);
+      expect(after.distinctIds).toBe(TAPS);
+    } finally {
+      hung.kill('SIGCONT');
+      if (hung.connected) hung.send({ type: 'stop' });
+      await exited(hung, 5_000);
+      await gate.close();
+      await alive.stop();
+      await own.stop();
+    }
+  }, 120_000);
 });

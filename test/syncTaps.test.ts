@@ -98,7 +98,28 @@ describe('tap upload', () => {
     expect(gate.link.status().backlog).toBe(0);
   });
 
-  it('after a restart takes the ack for taps the collector stored before it, beyond what it has sent again', async () => {
+  it('after a restart asks the collector how far it has the taps, and sends none of those it stored again', async () => {
+    const fleet = await collector(broker().url);
+    fleet.autoAck = false;
+    const gate = await syncGate('TAPS-ASK', { batchSize: 5, window: 40, ackTimeoutMs: 60_000 });
+    for (let i = 1; i <= 40; i++) await tap(gate, i);
+    await waitFor(() => fleet.contiguous('TAPS-ASK') === 40, 'all 40 stored, none acked');
+    await gate.stop();
+    const before = fleet.batches.length;
+    fleet.autoAck = true;
+    const again = await startSyncGate({ ...gate.options, dir: gate.dir, uploader: { batchSize: 5, window: 1, ackTimeoutMs: 60_000 } });
+    defer(() => again.dispose());
+    await waitFor(() => again.journal.deliveredSeq() === 40, 'the answer to the ask moved the mark to 40');
+    // One batch without taps, answered: nothing the collector holds went again.
+    expect(fleet.batches.slice(before)).toEqual([{ gate: 'TAPS-ASK', delivered: 0, taps: [] }]);
+    expect(fleet.duplicates).toBe(0);
+    expect(again.log.has('asking the collector how far it has the taps sent before', { delivered: 0, published: 40 })).toBe(true);
+    // New taps flow as before.
+    await tap(again, 41);
+    await waitFor(() => again.journal.deliveredSeq() === 41, 'the next tap acknowledged');
+  });
+
+  it('after a restart, its ask unanswered (a collector from before asks), sends again from the mark and takes the ack for taps stored beyond what it sent again', async () => {
     const fleet = await collector(broker().url);
     fleet.autoAck = false;
     // Taps go out one per batch as they are committed; a wide window lets all 40 out without an ack.
@@ -106,11 +127,15 @@ describe('tap upload', () => {
     for (let i = 1; i <= 40; i++) await tap(gate, i);
     await waitFor(() => fleet.contiguous('TAPS-2') === 40, 'all 40 stored, none acked');
     await gate.stop();
+    const before = fleet.batches.length;
     // Back with a window of one batch: it has sent 1..5 again when the collector says it holds 1..40.
-    const again = await startSyncGate({ ...gate.options, dir: gate.dir, uploader: { batchSize: 5, window: 1, ackTimeoutMs: 60_000 } });
+    const again = await startSyncGate({ ...gate.options, dir: gate.dir, uploader: { batchSize: 5, window: 1, ackTimeoutMs: 300 } });
     defer(() => again.dispose());
-    await waitFor(() => fleet.batches.filter((b) => b.taps[0]!.seq === 1).length === 2, 'the first batch sent again');
-    expect(fleet.batches.at(-1)!.taps.map((t) => t.seq)).toEqual([1, 2, 3, 4, 5]);
+    await waitFor(() => fleet.batches.slice(before).some((b) => b.taps[0]?.seq === 1), 'the first batch sent again');
+    const sentAgain = fleet.batches.slice(before);
+    expect(sentAgain[0]).toEqual({ gate: 'TAPS-2', delivered: 0, taps: [] });
+    expect(sentAgain.find((b) => b.taps.length > 0)!.taps.map((t) => t.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(again.log.has('asking the collector how far it has the taps sent before', { delivered: 0, published: 40 })).toBe(true);
     await fleet.ack('TAPS-2', 40);
     await waitFor(() => again.journal.deliveredSeq() === 40, 'the collector\'s ack taken');
     expect(again.journal.backlog()).toBe(0);

@@ -190,6 +190,37 @@ describe('tap upload at city scale (injected clock)', () => {
     expect(gate.sent.at(-1)!.seqs).toEqual([mark + 4]);
   });
 
+  it('reconnected with taps published and not acked, asks first and sends again only what the answer says is missing; unanswered, all from the mark after the ack timeout', async () => {
+    const clock = new StepClock();
+    const gate = rig(clock, { batchSize: 5 });
+    gate.uploader.connected();
+    await gate.tap(10);
+    expect(gate.sent.map((b) => b.seqs)).toEqual([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]);
+    gate.uploader.disconnected();
+    gate.uploader.connected();
+    // The ask: a batch without taps, and nothing else until it is answered.
+    expect(gate.sent.at(-1)).toEqual({ at: clock.at, seqs: [] });
+    await gate.tap();
+    await clock.advance(5_000);
+    expect(gate.sent).toHaveLength(3);
+    // The collector has 1..5: the mark moves there and 6 on go, the new tap with them.
+    await gate.ack(5);
+    expect(gate.journal.deliveredSeq()).toBe(5);
+    expect(gate.sent.slice(3)).toEqual([{ at: clock.at, seqs: [6, 7, 8, 9, 10] }, { at: clock.at, seqs: [11] }]);
+
+    // Unanswered (no collector, or one from before asks): after the ack timeout, 10 s with nothing measured, all from the mark.
+    gate.uploader.disconnected();
+    gate.uploader.connected();
+    const askedAt = clock.at;
+    expect(gate.sent.at(-1)).toEqual({ at: askedAt, seqs: [] });
+    await clock.advance(9_999);
+    expect(gate.sent.at(-1)!.seqs).toEqual([]);
+    await clock.advance(1);
+    expect(gate.sent.slice(-2)).toEqual([{ at: askedAt + 10_000, seqs: [6, 7, 8, 9, 10] }, { at: askedAt + 10_000, seqs: [11] }]);
+    await gate.ack(11);
+    expect(gate.journal.backlog()).toBe(0);
+  });
+
   it('gates that timed out together resend spread over the pause, not at once', async () => {
     const clock = new StepClock();
     const gates = Array.from({ length: 24 }, (_, i) => rig(clock, {}, seededRandom(100 + i), `RIG-${i}`));

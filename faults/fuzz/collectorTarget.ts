@@ -50,7 +50,8 @@ export interface BatchInput {
 
 function stored(topic: string, batch: ReturnType<typeof parseTapBatch>): string | undefined {
   if (batch.gate !== topic) return `batch of ${batch.gate} stored from the topic of ${topic}`;
-  if (batch.taps.length === 0 || batch.taps.length > 500) return `batch of ${batch.taps.length} taps stored`;
+  // No taps is a gate's ask (answered, nothing stored); more than 500 is never taken.
+  if (batch.taps.length > 500) return `batch of ${batch.taps.length} taps stored`;
   for (const [i, t] of batch.taps.entries()) {
     if (t.gate !== topic) return `tap ${i} of gate ${t.gate} stored in a batch of ${topic}`;
     if (i > 0 && t.seq <= batch.taps[i - 1]!.seq) return `tap ${i} with seq ${t.seq} stored after ${batch.taps[i - 1]!.seq}`;

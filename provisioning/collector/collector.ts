@@ -2,6 +2,7 @@ import { connect, type MqttClient } from 'mqtt';
 import { InputError } from '../../src/app/settingsSchema.js';
 import type { Log } from '../../src/core/log.js';
 import { redactUrl } from '../../src/core/sync/brokerUrl.js';
+import { fallBackToMqtt311 } from '../../src/core/sync/mqtt311Fallback.js';
 import { gateOfTopic, topics } from '../../src/core/sync/topics.js';
 import { describeBrokerError } from '../fleet/brokerConnection.js';
 import { MalformedBatch, parseTapBatch } from './tapBatch.js';
@@ -16,7 +17,7 @@ export interface CollectorOptions {
   tls?: { ca?: string; cert?: string; key?: string } | undefined;
   /** SQLite file of the taps, or a `postgres://` URL (PostgreSQL, one database for several collectors). */
   db: string;
-  /** Stable across restarts: the broker keeps this session's messages while the collector is away. */
+  /** Stable across restarts: alone, the broker keeps this session's messages while the collector is away. */
   clientId: string;
   /**
    * Join a shared subscription (`$share/{share}/...`) with other collectors:
@@ -43,6 +44,16 @@ const TAPS_OF_EVERY_GATE = topics.taps('+');
 const STOP_GRACE_MS = 2_000;
 /** At most this many batches in one transaction: what arrived while the previous commit was under way. */
 const MAX_BATCHES_PER_COMMIT = 64;
+/**
+ * Seconds between keepalives: a collector that hangs (a frozen host, a
+ * stopped process) is dropped by the broker after one and a half of them,
+ * and with `--share` the others get its share from then on.
+ */
+const KEEPALIVE_S = 5;
+/** MQTT 5: batches the broker may hand this collector before it has acknowledged them (mqtt.js acknowledges each as it reads it): all that a hung collector holds. */
+export const RECEIVE_MAXIMUM = MAX_BATCHES_PER_COMMIT;
+/** MQTT 5 session expiry of a collector alone on the taps, as the gates' own. */
+const SESSION_EXPIRY_S = 7 * 86_400;
 
 /**
  * The reference collector (docs/fleet-tools.md): every gate's taps, stored
@@ -72,16 +83,26 @@ export class Collector {
       throw new InputError(`cannot open the tap store ${redactUrl(this.options.db)}: ${(error as Error).message || String(error)}`);
     }
     const broker = redactUrl(this.options.broker);
+    // Alone, the collector keeps a session: the broker holds the batches while it restarts. In a share group
+    // the session ends with the connection: what the broker had routed to a collector that died or hung is
+    // dropped, not kept to be stored late as duplicates, and its gates, never acked, send it to the others.
+    const alone = this.options.share === undefined;
     const client = connect(this.options.broker, {
       clientId: this.options.clientId,
-      clean: false,
+      clean: !alone,
+      protocolVersion: 5,
+      properties: { sessionExpiryInterval: alone ? SESSION_EXPIRY_S : 0, receiveMaximum: RECEIVE_MAXIMUM },
+      keepalive: KEEPALIVE_S,
       reconnectPeriod: 1000,
       ...this.options.tls,
     });
     this.client = client;
     client.on('message', (topic, body) => this.receive(topic, body));
     client.on('offline', () => log.warn({ broker }, 'broker unreachable; reconnecting'));
-    client.on('error', (error) => log.warn({ broker, error: describeBrokerError(error) }, 'broker error'));
+    client.on('error', (error) => {
+      if (fallBackToMqtt311(client, error)) log.info({ broker }, 'the broker does not speak MQTT 5: using MQTT 3.1.1');
+      else log.warn({ broker, error: describeBrokerError(error) }, 'broker error');
+    });
     await new Promise<void>((resolve) => {
       client.on('connect', (connack) => {
         const filter = this.options.share === undefined ? TAPS_OF_EVERY_GATE : `$share/${this.options.share}/${TAPS_OF_EVERY_GATE}`;
@@ -188,12 +209,12 @@ export class Collector {
       this.options.log.error({ gate: group[0]!.gate, error: detail }, 'cannot store batch: not acked, the gate will send it again');
       return false;
     }
-    group.forEach(({ gate }, i) => this.settle(gate, outcomes[i]!));
+    group.forEach(({ gate, taps }, i) => this.settle(gate, outcomes[i]!, taps.length === 0));
     return true;
   }
 
-  /** Count, log and ack one committed batch. */
-  private settle(gate: string, outcome: BatchOutcome): void {
+  /** Count, log and ack one committed batch; an ask is answered even for a gate with nothing stored (upTo 0). */
+  private settle(gate: string, outcome: BatchOutcome, ask: boolean): void {
     const { log } = this.options;
     this.counters.stored += outcome.stored;
     this.counters.duplicates += outcome.duplicates;
@@ -201,6 +222,6 @@ export class Collector {
     for (const { tap, stored } of outcome.conflicts) log.error({ gate, id: tap.id, seq: tap.seq, received: tap, stored }, 'tap id already stored with other content: kept the first');
     if (outcome.opened) log.warn({ gate, missingFrom: outcome.opened.from, missingTo: outcome.opened.to }, 'gap in seq: taps missing; acks stop below it');
     if (outcome.filled) log.info({ gate, upTo: outcome.upTo }, 'gap filled');
-    if (outcome.upTo >= 1) this.client?.publish(topics.tapsAck(gate), JSON.stringify({ upTo: outcome.upTo }), { qos: 1 });
+    if (outcome.upTo >= 1 || ask) this.client?.publish(topics.tapsAck(gate), JSON.stringify({ upTo: outcome.upTo }), { qos: 1 });
   }
 }

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Tap } from '../../src/core/tap.js';
 import { holeBelow } from './seqHole.js';
 import type { IncomingBatch, TapStorage } from './tapStorage.js';
-import { sameTap, type BatchOutcome, type Gap, type GateProgress } from './tapStore.js';
+import { answerToAsk, sameTap, type BatchOutcome, type Gap, type GateProgress } from './tapStore.js';
 
 /*
  * The same tables as the SQLite store, in PostgreSQL's types: objects as
@@ -125,6 +125,10 @@ export class PostgresTapStore implements TapStorage {
 
   /** One batch, its gate locked: the same steps as the SQLite store's storeBatch. */
   private async storeBatch(client: pg.PoolClient, { gate, taps, delivered }: IncomingBatch, receivedAt: string): Promise<BatchOutcome> {
+    if (taps.length === 0) {
+      const known = await client.query<{ up_to: string }>('SELECT up_to FROM gates WHERE gate = $1', [gate]);
+      return answerToAsk(known.rows[0] === undefined ? undefined : Number(known.rows[0].up_to));
+    }
     const first = taps[0]!.seq;
     const last = taps.at(-1)!.seq;
     const state = await client.query<{ up_to: string | null; highest: string | null }>(

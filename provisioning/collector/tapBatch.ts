@@ -63,7 +63,8 @@ const batchSchema = z.object({
   gate: text,
   /** The gate's delivered mark when it sent the batch; absent from gates before it was added. */
   delivered: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-  taps: z.array(tapSchema).min(1).max(MAX_TAPS_PER_BATCH),
+  // No taps: the gate asks where this collector stands (docs/sync.md, "Taps"); answered with an ack, nothing stored.
+  taps: z.array(tapSchema).max(MAX_TAPS_PER_BATCH),
 });
 
 /** A batch as stored: the taps as the gate sent them. */

@@ -42,6 +42,11 @@ export interface BatchOutcome {
   filled: boolean;
 }
 
+/** A batch without taps asks how far the gate's taps are stored: nothing changes, a gate never seen is at 0. */
+export function answerToAsk(upTo: number | undefined): BatchOutcome {
+  return { stored: 0, duplicates: 0, conflicts: [], upTo: upTo ?? 0, opened: undefined, awaited: undefined, filled: false };
+}
+
 /** JSON with object keys sorted, so two equal products compare equal whatever order the gate wrote them in. */
 function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
@@ -106,8 +111,9 @@ export class TapStore {
   storeBatch(gate: string, taps: readonly Tap[], receivedAt: string, gateDelivered?: number): BatchOutcome {
     return this.db
       .transaction((): BatchOutcome => {
-        const first = taps[0]!.seq;
         let upTo = this.statements.selectGate.get(gate) as number | undefined;
+        if (taps.length === 0) return answerToAsk(upTo);
+        const first = taps[0]!.seq;
         if (upTo === undefined) {
           upTo = Math.min(gateDelivered ?? first - 1, first - 1);
           this.statements.insertGate.run(gate, upTo, receivedAt);

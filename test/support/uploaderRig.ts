@@ -66,10 +66,11 @@ export class UploaderRig {
     return this.last;
   }
 
-  /** Batches that carried taps sent before (resends). */
+  /** Batches that carried taps sent before (resends); asks carry none. */
   resends(): SentBatch[] {
     let highest = 0;
     return this.sent.filter((batch) => {
+      if (batch.seqs.length === 0) return false;
       const again = batch.seqs[0]! <= highest;
       highest = Math.max(highest, batch.seqs.at(-1)!);
       return again;

@@ -15,6 +15,7 @@ import { openDenyListUpdate } from './denyListMessage.js';
 import { FleetMessageError, fleetTimeOf } from './fleetMessage.js';
 import { openRevocationUpdate, type RevocationUpdate } from './revocationUpdate.js';
 import { SiteSharing, type SiteAuthentication } from './siteSharing.js';
+import { fallBackToMqtt311 } from './mqtt311Fallback.js';
 import { subscribeWithin } from './subscribeWithin.js';
 import { DEFAULT_UPLOADER, TapUploader, type UploaderOptions } from './tapUploader.js';
 import { denyListIssuer, topics } from './topics.js';
@@ -78,8 +79,6 @@ export interface FleetLinkOptions {
 const FIRST_BACKOFF_MS = 500;
 /** MQTT 5 session expiry: deny lists and commands published while the gate was away reach it within this; after it, the retained lists do. */
 const SESSION_EXPIRY_S = 7 * 86_400;
-/** CONNACK codes of a broker that does not speak MQTT 5 (3.1.1: unacceptable protocol version; 5: unsupported protocol version). */
-const NOT_MQTT5 = new Set([1, 132]);
 const STATUS_PERIOD_MS = 60_000;
 const ALARM_MEMORY_MS = 5 * 60_000;
 
@@ -166,7 +165,7 @@ export class FleetLink {
     client.on('close', () => this.onClose());
     // Node reports one TLS failure to mqtt.js more than once: the attempt's first error is logged when it closes.
     client.on('error', (error) => (this.attemptError ??= error));
-    client.on('error', (error) => this.fallBackToMqtt311(client, error));
+    client.on('error', (error) => this.speakMqtt311IfRefused(client, error));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
 
@@ -288,14 +287,8 @@ export class FleetLink {
   }
 
   /** A broker without MQTT 5 refuses the first CONNECT: the next attempts are MQTT 3.1.1 (clean session off, no expiry). */
-  private fallBackToMqtt311(client: MqttClient, error: Error): void {
-    const code = (error as { code?: unknown }).code;
-    if (client.options.protocolVersion !== 5 || typeof code !== 'number' || !NOT_MQTT5.has(code)) return;
-    client.options.protocolVersion = 4;
-    delete client.options.properties;
-    // mqtt.js stops after a refused CONNACK unless told otherwise; it reads this right after the error.
-    client.options.reconnectOnConnackError = true;
-    this.parts.log.info({ url: redactUrl(this.options.url) }, 'the broker does not speak MQTT 5: using MQTT 3.1.1');
+  private speakMqtt311IfRefused(client: MqttClient, error: Error): void {
+    if (fallBackToMqtt311(client, error)) this.parts.log.info({ url: redactUrl(this.options.url) }, 'the broker does not speak MQTT 5: using MQTT 3.1.1');
   }
 
   private problemOf(error: unknown): BrokerProblem {

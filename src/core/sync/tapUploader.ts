@@ -88,6 +88,14 @@ export class TapUploader {
    * resent per timeout, not everything held (docs/sync.md, "At city scale").
    */
   private probeUpTo: number | undefined;
+  /**
+   * Set while an ask is out: after a reconnect with taps published and not
+   * acked, the gate first asks the collector how far it has them (a batch
+   * without taps) and sends again only what is missing. The broker may have
+   * lost the acks rather than the taps: the stored ones do not go twice
+   * (docs/sync.md, "Asks").
+   */
+  private cancelAsk: (() => void) | undefined;
 
   constructor(
     private readonly journal: Journal,
@@ -111,7 +119,8 @@ export class TapUploader {
 
   connected(): void {
     this.online = true;
-    this.restartFromMark('connected');
+    if (this.publishedUpTo > this.journal.deliveredSeq()) this.ask();
+    else this.restartFromMark('connected');
   }
 
   disconnected(): void {
@@ -142,21 +151,20 @@ export class TapUploader {
       this.log.warn({ err: (error as Error).message }, 'tap ack ignored: not {"upTo": seq}');
       return;
     }
-    const held = this.journal.deliveredSeq();
-    if (ack.upTo <= held) return;
-    if (ack.upTo > this.journal.lastTapSeq()) {
-      this.log.warn({ upTo: ack.upTo, lastSeq: this.journal.lastTapSeq() }, 'tap ack ignored: above the last tap');
-      return;
-    }
-    // Taps never handed to the broker cannot be stored: such an ack is forged or wrong, and is believed
-    // only for what was published (a forger could ack exactly that anyway; a collector that stored more
-    // before a crash acks again after each batch resent, so the gate still gets there).
-    let upTo = ack.upTo;
-    if (upTo > this.publishedUpTo) {
-      this.log.warn({ upTo, published: this.publishedUpTo, delivered: held }, 'tap ack above what this gate has published: taken only up to the published seq');
-      upTo = this.publishedUpTo;
-      if (upTo <= held) return;
-    }
+    if (this.cancelAsk) return this.answered(ack.upTo);
+    this.acknowledged(ack.upTo);
+  }
+
+  /** The collector says how far it has this gate's taps: the mark moves, and what it lacks goes again from there. */
+  private answered(ackUpTo: number): void {
+    const upTo = this.believed(ackUpTo);
+    if (upTo !== undefined) this.journal.markDelivered(upTo);
+    this.restartFromMark('connected');
+  }
+
+  private acknowledged(ackUpTo: number): void {
+    const upTo = this.believed(ackUpTo);
+    if (upTo === undefined) return;
     this.journal.markDelivered(upTo);
     const now = this.clock.now();
     const answered = this.inFlight.filter((batch) => batch.upTo <= upTo).at(-1);
@@ -170,6 +178,24 @@ export class TapUploader {
     this.timerFrom = now;
     this.armAckTimer();
     void this.pump();
+  }
+
+  /** How far an ack moves the delivered mark; undefined when it does not. */
+  private believed(ackUpTo: number): number | undefined {
+    const held = this.journal.deliveredSeq();
+    if (ackUpTo <= held) return undefined;
+    if (ackUpTo > this.journal.lastTapSeq()) {
+      this.log.warn({ upTo: ackUpTo, lastSeq: this.journal.lastTapSeq() }, 'tap ack ignored: above the last tap');
+      return undefined;
+    }
+    // Taps never handed to the broker cannot be stored: such an ack is forged or wrong, and is believed
+    // only for what was published (a forger could ack exactly that anyway; a collector that stored more
+    // before a crash acks again after each batch resent, so the gate still gets there).
+    if (ackUpTo > this.publishedUpTo) {
+      this.log.warn({ upTo: ackUpTo, published: this.publishedUpTo, delivered: held }, 'tap ack above what this gate has published: taken only up to the published seq');
+      return this.publishedUpTo > held ? this.publishedUpTo : undefined;
+    }
+    return ackUpTo;
   }
 
   /** Send again from the delivered mark: everything (a new connection), or only up to `probeUpTo` (an ack timeout). */
@@ -188,6 +214,25 @@ export class TapUploader {
     this.cancelAckTimer = undefined;
     this.cancelResend?.();
     this.cancelResend = undefined;
+    this.cancelAsk?.();
+    this.cancelAsk = undefined;
+  }
+
+  /**
+   * A batch without taps: the collector answers with an ack of how far it has
+   * them (docs/sync.md, "Asks"). Unanswered within the ack timeout (no
+   * collector yet, or one from before asks, which drops it), everything from
+   * the mark goes again, as it did before asks.
+   */
+  private ask(): void {
+    this.inFlight = [];
+    this.stopTimers();
+    this.log.info({ delivered: this.journal.deliveredSeq(), published: this.publishedUpTo }, 'asking the collector how far it has the taps sent before');
+    this.cancelAsk = this.clock.after(this.ackTimeout.currentMs(), () => {
+      this.cancelAsk = undefined;
+      this.restartFromMark('no answer to the ask');
+    });
+    void this.publish(JSON.stringify({ gate: this.gate, delivered: this.journal.deliveredSeq(), taps: [] }));
   }
 
   /** (Re)arms the one timer that watches the batches in flight. */
@@ -226,7 +271,7 @@ export class TapUploader {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.online && !this.cancelResend && this.inFlight.length < this.options.window) {
+      while (this.online && !this.cancelResend && !this.cancelAsk && this.inFlight.length < this.options.window) {
         const probing = this.probeUpTo !== undefined;
         // A probe goes alone; what follows it waits for its ack.
         if (probing && this.inFlight.length > 0) break;
