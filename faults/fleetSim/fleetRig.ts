@@ -130,6 +130,7 @@ export async function runFleetSim(options: FleetSimOptions): Promise<Record<stri
       const stallAt = durationSec * 0.25;
       await sleepUntil(t0, stallAt, options.signal);
       const frozen = collectors[0]!;
+      const duplicatesAtStall = duplicatesNow(collectors);
       frozen.child.kill('SIGSTOP');
       say(`${frozen.name} frozen at ${round1(at())} s`);
       await sleepUntil(t0, stallAt + options.stallSec, options.signal);
@@ -147,6 +148,7 @@ export async function runFleetSim(options: FleetSimOptions): Promise<Record<stri
       say(`deny list seq ${push.seq} pushed at ${round1(pushT)} s; fleet deny exited ${push.status}`);
       await sleepUntil(t0, restartAt, options.signal);
       const restartT = at();
+      const duplicatesAtRestart = duplicatesNow(collectors);
       await broker.restart();
       const restartEnd = at();
       say(`broker killed and restarted at ${round1(restartT)} s (${round1(restartEnd - restartT)} s)`);
@@ -194,7 +196,13 @@ export async function runFleetSim(options: FleetSimOptions): Promise<Record<stri
         tapsPerSecStored: round1(storedAtTapEnd / tapEnd),
         taps: { ...audit, drained, drainSec: round1(drainSec) },
         ackMs: { p50: percentile(ackMs, 50), p99: percentile(ackMs, 99), max: percentile(ackMs, 100), count: ackMs.length },
-        duplicates: { count: counts.duplicates, shareOfTaps: Math.round(duplicateShare * 1e5) / 1e5, batchesReceived: counts.batches },
+        duplicates: {
+          count: counts.duplicates,
+          shareOfTaps: Math.round(duplicateShare * 1e5) / 1e5,
+          batchesReceived: counts.batches,
+          // Where they came from, as the collectors' counts stood (reported each half second) when each fault began.
+          byPhase: { beforeStall: duplicatesAtStall, fromStallToRestart: duplicatesAtRestart - duplicatesAtStall, fromRestart: counts.duplicates - duplicatesAtRestart },
+        },
         denyList: {
           seq: push.seq,
           pushedAtSec: round1(pushT),
@@ -277,6 +285,10 @@ function sampleParts(usage: PartUsage, broker: Mosquitto | undefined, postgres: 
   for (const c of collectors) usage.sample(c.name, c.child.pid);
   for (const w of workers) usage.sample(w.name, w.child.pid);
   usage.sample('rig', process.pid);
+}
+
+function duplicatesNow(collectors: Collector[]): number {
+  return collectors.reduce((sum, c) => sum + c.counts.duplicates, 0);
 }
 
 async function settleCounts(collectors: Collector[], signal: AbortSignal | undefined): Promise<void> {
