@@ -1,19 +1,17 @@
 import { CardIoError } from '../cardReader.js';
 import type { SamSlot } from '../samSlot.js';
-import { loadPcsclite, type NativeContext, type NativeFactory, type NativeReader } from './pcscNative.js';
+import { PcscdConnection, type PcscdConnectionOptions } from './pcscdConnection.js';
+import type { NativeReader } from './pcscNative.js';
 import { cardIoErrorOf, technicianText } from './pcscErrors.js';
 import { PcscReaderWatch } from './pcscReaderWatch.js';
 
 /** Short APDUs: up to 256 data bytes and the status word. */
 const MAX_RESPONSE = 258;
-const DEFAULT_RECONNECT = { first: 200, max: 5_000 };
 
-export interface PcscSamOptions {
-  /** pcscd's socket (sets PCSCLITE_CSOCK_NAME); the same pcscd as the card readers, one per process. */
-  socket?: string;
+/** pcscd's socket is the same pcscd as the card readers', one per process. */
+export interface PcscSamOptions extends PcscdConnectionOptions {
   /** The SAM slot's reader: the first reader whose name matches. */
   reader: RegExp;
-  reconnectMs?: { first: number; max: number };
 }
 
 interface Connected {
@@ -30,19 +28,19 @@ interface Connected {
  */
 export class PcscSamSlot implements SamSlot {
   private health: ((healthy: boolean, detail: string) => void) | undefined;
-  private factory: NativeFactory | undefined;
-  private context: NativeContext | undefined;
+  private readonly pcscd: PcscdConnection;
   private reader: { native: NativeReader; watch: PcscReaderWatch } | undefined;
   private readonly others: PcscReaderWatch[] = [];
   private connected: Connected | undefined;
   private connecting: Promise<void> | undefined;
   private present = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private reconnectDelay: number;
-  private lastHealth = '';
 
   constructor(private readonly options: PcscSamOptions) {
-    this.reconnectDelay = this.backoff.first;
+    this.pcscd = new PcscdConnection(options, {
+      reader: (native) => this.onReader(native),
+      release: () => this.release(),
+      health: (healthy, detail) => this.health?.(healthy, detail),
+    });
   }
 
   get name(): string {
@@ -51,19 +49,12 @@ export class PcscSamSlot implements SamSlot {
 
   async start(health: (healthy: boolean, detail: string) => void): Promise<void> {
     this.health = health;
-    const loaded = await loadPcsclite(this.options.socket);
-    if ('error' in loaded) {
-      this.report(false, loaded.error);
-      return;
-    }
-    this.factory = loaded.factory;
-    this.connect();
+    await this.pcscd.start();
   }
 
   async stop(): Promise<void> {
     this.health = undefined;
-    clearTimeout(this.reconnectTimer);
-    await this.drop();
+    await this.pcscd.stop('the SAM slot driver stopped');
   }
 
   async transmit(apdu: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
@@ -77,39 +68,6 @@ export class PcscSamSlot implements SamSlot {
       await this.disconnect(connected);
       throw error;
     }
-  }
-
-  private get backoff(): { first: number; max: number } {
-    return this.options.reconnectMs ?? DEFAULT_RECONNECT;
-  }
-
-  private connect(): void {
-    if (!this.health || !this.factory) return;
-    let context: NativeContext;
-    try {
-      context = this.factory();
-    } catch (error) {
-      this.report(false, `cannot reach pcscd: ${technicianText(error)}; retrying`);
-      this.scheduleReconnect();
-      return;
-    }
-    this.context = context;
-    this.reconnectDelay = this.backoff.first;
-    context.on('error', (error) => {
-      if (context !== this.context) return;
-      void this.drop().then(() => {
-        this.report(false, `lost pcscd: ${technicianText(error)}; reconnecting`);
-        this.scheduleReconnect();
-      });
-    });
-    context.on('reader', (native) => this.onReader(native));
-  }
-
-  private scheduleReconnect(): void {
-    if (!this.health) return;
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => this.connect(), this.reconnectDelay);
-    this.reconnectDelay = Math.min(this.backoff.max, this.reconnectDelay * 2);
   }
 
   private onReader(native: NativeReader): void {
@@ -129,7 +87,7 @@ export class PcscSamSlot implements SamSlot {
       if (present) void this.connectModule();
       else {
         if (this.connected) void this.disconnect(this.connected);
-        this.report(false, `${native.name}: no PSAM in the slot`);
+        this.pcscd.report(false, `${native.name}: no PSAM in the slot`);
       }
     });
     native.on('end', () => {
@@ -137,7 +95,7 @@ export class PcscSamSlot implements SamSlot {
       this.reader = undefined;
       this.present = false;
       this.connected = undefined;
-      this.report(false, `${native.name}: the SAM slot's reader was unplugged, or pcscd lost it`);
+      this.pcscd.report(false, `${native.name}: the SAM slot's reader was unplugged, or pcscd lost it`);
     });
   }
 
@@ -148,10 +106,10 @@ export class PcscSamSlot implements SamSlot {
       const result = await new Promise<{ protocol: number } | { error: Error }>((resolve) =>
         native.connect({ share_mode: native.SCARD_SHARE_SHARED, protocol: native.SCARD_PROTOCOL_T0 | native.SCARD_PROTOCOL_T1 }, (error, protocol) => resolve(error ? { error } : { protocol })),
       );
-      if ('error' in result) this.report(false, `${native.name}: cannot connect to the PSAM: ${technicianText(result.error)}`);
+      if ('error' in result) this.pcscd.report(false, `${native.name}: cannot connect to the PSAM: ${technicianText(result.error)}`);
       else {
         this.connected = { native, protocol: result.protocol };
-        this.report(true, `${native.name}: PSAM connected`);
+        this.pcscd.report(true, `${native.name}: PSAM connected`);
       }
     })().finally(() => (this.connecting = undefined));
     return this.connecting;
@@ -163,9 +121,7 @@ export class PcscSamSlot implements SamSlot {
     return new Promise((resolve) => connected.native.disconnect(connected.native.SCARD_LEAVE_CARD, () => resolve()));
   }
 
-  private async drop(): Promise<void> {
-    const context = this.context;
-    this.context = undefined;
+  private async release(): Promise<void> {
     const reader = this.reader;
     this.reader = undefined;
     const connected = this.connected;
@@ -173,16 +129,6 @@ export class PcscSamSlot implements SamSlot {
     this.present = false;
     const free = connected ? this.disconnect(connected) : Promise.resolve();
     await Promise.all([reader?.watch.close(free), ...this.others.splice(0).map((w) => w.close())]);
-    // Not from inside the context's own error callback.
-    await new Promise((resolve) => setImmediate(resolve));
-    context?.close();
-  }
-
-  private report(healthy: boolean, detail: string): void {
-    const key = `${healthy}:${detail}`;
-    if (key === this.lastHealth) return;
-    this.lastHealth = key;
-    this.health?.(healthy, detail);
   }
 }
 
