@@ -1,9 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector, RECEIVE_MAXIMUM, type CollectorCounts } from '../provisioning/collector/collector.js';
 import { exited, forkChild, nextMessage } from '../faults/fleetSim/children.js';
 import type { CollectorReport } from '../faults/fleetSim/collectorWorker.js';
 import { PostgresTapStore } from '../provisioning/collector/postgresTapStore.js';
+import type { IncomingBatch } from '../provisioning/collector/tapStorage.js';
+import { TapStore } from '../provisioning/collector/tapStore.js';
 import type { Tap } from '../src/core/tap.js';
 import { Postgres } from '../sim/postgresProcess.js';
 import { RecordingLog } from '../sim/recordingLog.js';
@@ -180,6 +186,56 @@ describe('the PostgreSQL store', () => {
       expect((await stores[0]!.progress()).filter((p) => gates.includes(p.gate))).toEqual(gates.map((gate) => ({ gate, upTo: 60, gaps: [] })));
     } finally {
       await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+});
+
+describe('a group of batches in one PostgreSQL transaction', () => {
+  /** A batch of the generated runs: gate 0 or 1, an ask or seqs from..to, maybe sent with other content (a conflict). */
+  const batchArb = fc.oneof(
+    fc.record({ gate: fc.integer({ min: 0, max: 1 }), ask: fc.constant(true as const) }),
+    fc
+      .record({ gate: fc.integer({ min: 0, max: 1 }), from: fc.integer({ min: 1, max: 12 }), length: fc.integer({ min: 1, max: 4 }), delivered: fc.option(fc.integer({ min: 0, max: 12 }), { nil: undefined }), changed: fc.boolean() })
+      .map((b) => ({ ...b, ask: false as const })),
+  );
+  const groupsArb = fc.array(fc.array(batchArb, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 4 });
+
+  it('gives every batch the outcome the SQLite store gives it, batch by batch, and leaves the same ranges', async () => {
+    const url = await database('groups');
+    const store = await PostgresTapStore.open(url);
+    const dir = mkdtempSync(join(tmpdir(), 'citygate-groups-'));
+    let run = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(groupsArb, async (groups) => {
+          run++;
+          const gates = [`GR${run}-a`, `GR${run}-b`];
+          const universe = gates.map((gate) => makeTaps(gate, 1, 15));
+          const toBatch = (b: (typeof groups)[number][number]): IncomingBatch => {
+            const gate = gates[b.gate]!;
+            if (b.ask) return { gate, taps: [], delivered: undefined };
+            const taps = universe[b.gate]!.slice(b.from - 1, b.from - 1 + b.length).map((tap) => (b.changed ? { ...tap, subject: `${tap.subject}-other` } : tap));
+            return { gate, taps, delivered: b.delivered === undefined ? undefined : Math.min(b.delivered, taps[0]!.seq - 1) };
+          };
+          const reference = new TapStore(join(dir, `run-${run}.db`));
+          try {
+            for (const group of groups) {
+              const batches = group.map(toBatch);
+              const now = new Date().toISOString();
+              const expected = reference.storeBatches(batches, now);
+              expect(await store.storeBatches(batches, now)).toEqual(expected);
+            }
+            const ranges = (await store.progress()).filter((p) => gates.includes(p.gate));
+            expect(ranges).toEqual(reference.progress());
+          } finally {
+            reference.close();
+          }
+        }),
+        { numRuns: 40 },
+      );
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

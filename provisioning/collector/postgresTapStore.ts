@@ -1,8 +1,8 @@
 import pg from 'pg';
 import type { Tap } from '../../src/core/tap.js';
-import { holeBelow } from './seqHole.js';
+import { settleGroup, startUpTo, type GateAtStart, type GroupSettlement } from './groupSettlement.js';
 import type { IncomingBatch, TapStorage } from './tapStorage.js';
-import { answerToAsk, sameTap, type BatchOutcome, type Gap, type GateProgress } from './tapStore.js';
+import type { BatchOutcome, Gap, GateProgress } from './tapStore.js';
 
 /*
  * The same tables as the SQLite store, in PostgreSQL's types: objects as
@@ -79,10 +79,62 @@ function tapFromPgRow(row: TapPgRow): Tap {
   };
 }
 
+/** Each gate's range and highest seq, read once for the group. */
+async function gatesAtStart(client: pg.PoolClient, gates: readonly string[]): Promise<Map<string, GateAtStart>> {
+  const rows = await client.query<{ gate: string; up_to: string | null; highest: string | null }>(
+    `SELECT g.gate, (SELECT up_to FROM gates WHERE gate = g.gate) AS up_to, (SELECT max(seq) FROM taps WHERE gate = g.gate) AS highest
+     FROM unnest($1::text[]) AS g(gate)`,
+    [gates],
+  );
+  return new Map(rows.rows.map((row) => [row.gate, { upTo: row.up_to === null ? undefined : Number(row.up_to), highest: Number(row.highest ?? 0) }]));
+}
+
+/** Per gate, the seqs stored above the range the group starts from (a gate that only asks has none to read). */
+async function storedAbove(client: pg.PoolClient, gates: readonly string[], starts: readonly (number | undefined)[]): Promise<Map<string, number[]>> {
+  const known = gates.flatMap((gate, i) => (starts[i] === undefined ? [] : [[gate, starts[i]!] as const]));
+  const above = new Map<string, number[]>();
+  if (known.length === 0) return above;
+  const rows = await client.query<{ gate: string; seq: string }>(
+    `SELECT t.gate, t.seq FROM unnest($1::text[], $2::bigint[]) AS g(gate, up_to) JOIN taps t ON t.gate = g.gate AND t.seq > g.up_to ORDER BY t.gate, t.seq`,
+    [known.map(([gate]) => gate), known.map(([, upTo]) => upTo)],
+  );
+  for (const row of rows.rows) {
+    const seqs = above.get(row.gate) ?? [];
+    seqs.push(Number(row.seq));
+    above.set(row.gate, seqs);
+  }
+  return above;
+}
+
+/** The group's new gates, moved ranges and conflicts, one statement each. */
+async function writeSettlement(client: pg.PoolClient, settled: GroupSettlement, receivedAt: string): Promise<void> {
+  if (settled.newGates.size > 0) {
+    await client.query('INSERT INTO gates (gate, up_to, first_seen) SELECT gate, up_to, $3 FROM unnest($1::text[], $2::bigint[]) AS g(gate, up_to)', [
+      [...settled.newGates.keys()],
+      [...settled.newGates.values()],
+      receivedAt,
+    ]);
+  }
+  if (settled.upTos.size > 0) {
+    await client.query('UPDATE gates SET up_to = g.up_to FROM unnest($1::text[], $2::bigint[]) AS g(gate, up_to) WHERE gates.gate = g.gate', [
+      [...settled.upTos.keys()],
+      [...settled.upTos.values()],
+    ]);
+  }
+  if (settled.conflicts.length > 0) {
+    await client.query(
+      'INSERT INTO conflicts (id, gate, seq, received_at, tap) SELECT id, gate, seq, $4, tap FROM unnest($1::text[], $2::text[], $3::bigint[], $5::jsonb[]) AS c(id, gate, seq, tap)',
+      [settled.conflicts.map((c) => c.tap.id), settled.conflicts.map((c) => c.gate), settled.conflicts.map((c) => c.tap.seq), receivedAt, settled.conflicts.map((c) => JSON.stringify(c.tap))],
+    );
+  }
+}
+
 /**
  * The collector's PostgreSQL store, shared by every collector of a shared
  * subscription: a group of batches is one transaction (one commit for all
- * the collector received meanwhile), each tap stored once by `id`. Each gate
+ * the collector received meanwhile) of a few statements however many batches
+ * it holds (a statement per batch left the collectors waiting on round trips
+ * at 1,000 gates), each tap stored once by `id`. Each gate
  * is locked (a transaction advisory lock, taken in gate order, so two
  * collectors never deadlock) while its range moves, so two collectors
  * storing batches of one gate at once take turns and neither sees the
@@ -116,65 +168,24 @@ export class PostgresTapStore implements TapStorage {
   async storeBatches(batches: readonly IncomingBatch[], receivedAt: string): Promise<BatchOutcome[]> {
     const gates = [...new Set(batches.map((b) => b.gate))].sort();
     return this.transaction(async (client) => {
-      for (const gate of gates) await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_SPACE, gate]);
-      const outcomes: BatchOutcome[] = [];
-      for (const batch of batches) outcomes.push(await this.storeBatch(client, batch, receivedAt));
-      return outcomes;
-    });
-  }
-
-  /** One batch, its gate locked: the same steps as the SQLite store's storeBatch. */
-  private async storeBatch(client: pg.PoolClient, { gate, taps, delivered }: IncomingBatch, receivedAt: string): Promise<BatchOutcome> {
-    if (taps.length === 0) {
-      const known = await client.query<{ up_to: string }>('SELECT up_to FROM gates WHERE gate = $1', [gate]);
-      return answerToAsk(known.rows[0] === undefined ? undefined : Number(known.rows[0].up_to));
-    }
-    const first = taps[0]!.seq;
-    const last = taps.at(-1)!.seq;
-    const state = await client.query<{ up_to: string | null; highest: string | null }>(
-      'SELECT (SELECT up_to FROM gates WHERE gate = $1) AS up_to, (SELECT max(seq) FROM taps WHERE gate = $1) AS highest',
-      [gate],
-    );
-    let upTo = state.rows[0]!.up_to === null ? undefined : Number(state.rows[0]!.up_to);
-    if (upTo === undefined) {
-      upTo = Math.min(delivered ?? first - 1, first - 1);
-      await client.query('INSERT INTO gates (gate, up_to, first_seen) VALUES ($1, $2, $3)', [gate, upTo, receivedAt]);
-    }
-    const highest = Math.max(upTo, Number(state.rows[0]!.highest ?? 0));
-    const outcome: BatchOutcome = { stored: 0, duplicates: 0, conflicts: [], upTo, ...holeBelow(highest, first, delivered), filled: false };
-
-    const inserted = await client.query<{ id: string }>(INSERT_TAPS, [JSON.stringify(taps), receivedAt]);
-    outcome.stored = inserted.rowCount ?? 0;
-    const newIds = new Set(inserted.rows.map((row) => row.id));
-    const again = taps.filter((tap) => !newIds.has(tap.id));
-    if (again.length > 0) {
-      const rows = await client.query<TapPgRow>('SELECT * FROM taps WHERE id = ANY($1::text[])', [again.map((tap) => tap.id)]);
-      const stored = new Map(rows.rows.map((row) => [row.id, tapFromPgRow(row)]));
-      for (const tap of again) {
-        const kept = stored.get(tap.id)!;
-        if (sameTap(kept, tap)) {
-          outcome.duplicates++;
-          continue;
-        }
-        outcome.conflicts.push({ tap, stored: kept });
-        await client.query('INSERT INTO conflicts (id, gate, seq, received_at, tap) VALUES ($1, $2, $3, $4, $5)', [tap.id, gate, tap.seq, receivedAt, JSON.stringify(tap)]);
+      // Locked in the same order by every collector (unnest keeps the array's order), so two never deadlock.
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext(g)) FROM unnest($2::text[]) AS g', [LOCK_SPACE, gates]);
+      const atStart = await gatesAtStart(client, gates);
+      const starts = gates.map((gate) => startUpTo(gate, atStart.get(gate), batches));
+      const seqsAbove = await storedAbove(client, gates, starts);
+      const taps = batches.flatMap((batch) => batch.taps);
+      const inserted = taps.length === 0 ? [] : (await client.query<{ id: string }>(INSERT_TAPS, [JSON.stringify(taps), receivedAt])).rows.map((row) => row.id);
+      const insertedIds = new Set(inserted);
+      const again = [...new Set(taps.filter((tap) => !insertedIds.has(tap.id)).map((tap) => tap.id))];
+      const held = new Map<string, Tap>();
+      if (again.length > 0) {
+        const rows = await client.query<TapPgRow>('SELECT * FROM taps WHERE id = ANY($1::text[])', [again]);
+        for (const row of rows.rows) held.set(row.id, tapFromPgRow(row));
       }
-    }
-
-    const above = await client.query<{ seq: string }>('SELECT seq FROM taps WHERE gate = $1 AND seq > $2 ORDER BY seq', [gate, upTo]);
-    let next = upTo;
-    for (const row of above.rows) {
-      const seq = Number(row.seq);
-      if (seq === next) continue;
-      if (seq !== next + 1) break;
-      next = seq;
-    }
-    if (next !== upTo) {
-      await client.query('UPDATE gates SET up_to = $1 WHERE gate = $2', [next, gate]);
-      outcome.filled = highest > last && next > last;
-      outcome.upTo = next;
-    }
-    return outcome;
+      const settled = settleGroup(batches, atStart, { inserted: insertedIds, held, seqsAbove });
+      await writeSettlement(client, settled, receivedAt);
+      return settled.outcomes;
+    });
   }
 
   async progress(): Promise<GateProgress[]> {
