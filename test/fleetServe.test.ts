@@ -2,18 +2,24 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Output } from '../provisioning/fleet/delivery.js';
 import { fleetDeny } from '../provisioning/fleet/fleetDeny.js';
 import { fleetInit } from '../provisioning/fleet/fleetInit.js';
+import { fleetRevoke } from '../provisioning/fleet/fleetRevoke.js';
+import { FleetState } from '../provisioning/fleet/fleetState.js';
 import { fleetTrust } from '../provisioning/fleet/fleetTrust.js';
+import { keptMessage } from '../provisioning/fleet/keptMessages.js';
 import { fleetAcl } from '../provisioning/fleet/serve/fleetAcl.js';
 import { fleetServe } from '../provisioning/fleet/serve/fleetServe.js';
 import type { FleetView } from '../provisioning/fleet/serve/fleetView.js';
 import { GateRegistry } from '../provisioning/fleet/serve/gateRegistry.js';
 import { TrustStore, type Jwk } from '../src/core/credentials/trustList.js';
+import { DEFAULT_TIMINGS } from '../src/core/settings.js';
 import { openDenyListUpdate } from '../src/core/sync/denyListMessage.js';
+import { openRevocationUpdate } from '../src/core/sync/revocationUpdate.js';
 import { topics } from '../src/core/sync/topics.js';
+import { openTrustUpdate } from '../src/core/sync/trustUpdate.js';
 import { TestFleetCa } from '../sim/fleetCa.js';
 import { TestIssuer, trustListOf } from '../sim/issuer.js';
 import { RecordingLog } from '../sim/recordingLog.js';
@@ -23,9 +29,9 @@ import { waitFor } from './support/waitFor.js';
 
 /*
  * `citygate fleet serve` on a real mosquitto: a new gate at seq 0 gets the
- * deny list from the service alone (nothing retained on the broker, nobody
- * running a tool), resync requests are answered, the registry and /metrics
- * follow the gates' status. And `citygate fleet acl` on a TLS mosquitto with
+ * deny list, the trust list and the revocation list from the service alone
+ * (nothing retained on the broker, nobody running a tool), resync requests
+ * are answered, the registry and /metrics follow the gates' status. And `citygate fleet acl` on a TLS mosquitto with
  * client certificates: a gate does its job, a gate cannot speak as another.
  */
 
@@ -57,13 +63,26 @@ async function opsDir(): Promise<{ dir: string; jwk: Jwk }> {
   return { dir, jwk };
 }
 
-/** A new gate: its own directory, the fleet's trust list, no deny list (seq 0). */
+/** A new gate: its own directory, the fleet's trust list (as provisioned: seq 0), no deny list or revocation list (seq 0). */
 async function newGate(url: string, gateId: string, site: string, jwk: Jwk, tls?: { ca: string; cert: string; key: string }): Promise<SyncGate> {
   const dir = mkdtempSync(join(root, `${gateId}-`));
   writeFileSync(join(dir, 'trust.json'), JSON.stringify(trustListOf([issuer], [jwk])));
-  const gate = await startSyncGate({ url, gateId, site, issuers: [issuer], fleet: [], dir, startWallMs: Date.now(), ...(tls ? { tls } : {}) });
+  const gate = await startSyncGate({ url, gateId, site, issuers: [issuer], fleet: [], dir, startWallMs: Date.now(), revocations: true, ...(tls ? { tls } : {}) });
   cleanups.push(() => gate.dispose());
   return gate;
+}
+
+/** `citygate fleet serve` on DIR until the file's end; resolves with its dashboard's address. */
+function serve(url: string, dir: string, log: RecordingLog): Promise<string> {
+  const stop = new AbortController();
+  let listening: (address: string) => void = () => {};
+  const address = new Promise<string>((resolve) => (listening = resolve));
+  const served = fleetServe({ dir, broker: url, http: '127.0.0.1:0', clientId: `serve-${++made}-${process.pid}`, signal: stop.signal, onListening: listening, log });
+  cleanups.push(async () => {
+    stop.abort();
+    await served;
+  });
+  return address;
 }
 
 async function getText(url: string): Promise<{ status: number; text: string }> {
@@ -80,8 +99,6 @@ describe('fleet serve', () => {
   let dir: string;
   let jwk: Jwk;
   let base: string;
-  let served: Promise<number>;
-  const stop = new AbortController();
   const log = new RecordingLog();
 
   beforeAll(async () => {
@@ -90,14 +107,7 @@ describe('fleet serve', () => {
     ({ dir, jwk } = await opsDir());
     // Recorded, signed and handed over, never published: the broker holds no retained list (as after a restart without persistence).
     expect(await fleetDeny({ dir, issuer: issuer.id, add: ['acct-denied-1', 'acct-denied-2'], print: true, commit: true }, new Captured())).toBe(0);
-    let listening: (url: string) => void = () => {};
-    const address = new Promise<string>((resolve) => (listening = resolve));
-    served = fleetServe({ dir, broker: broker.url, http: '127.0.0.1:0', clientId: `serve-${process.pid}`, signal: stop.signal, onListening: listening, log });
-    cleanups.push(async () => {
-      stop.abort();
-      await served;
-    });
-    base = await address;
+    base = await serve(broker.url, dir, log);
   });
 
   it('brings a new gate at seq 0 the current deny list by itself, and puts the retained snapshot back', async () => {
@@ -167,6 +177,103 @@ describe('fleet serve', () => {
       }, reject);
     });
     expect(response).toBe(421);
+  });
+});
+
+describe('fleet serve: the trust list and the revocation list', () => {
+  const REVOKED = 'A000000333:03:00012F';
+  const SENDING = 'gate behind on the trust or revocation list: sending it again';
+  const EXPIRED = 'the revocation list held has expired and gates refuse it, so it is not sent to lagging gates: sign it again with a fresh expiry, citygate fleet revoke --dir DIR --broker URL (no changes)';
+
+  /** Every message on `topic` a new subscriber gets, retained or not. */
+  async function listen(url: string, ...topicList: string[]): Promise<{ topic: string; body: Buffer; retain: boolean }[]> {
+    const listener = await connectAsync(url, { clientId: `lists-${++made}-${process.pid}` });
+    cleanups.push(() => listener.endAsync(true));
+    const seen: { topic: string; body: Buffer; retain: boolean }[] = [];
+    listener.on('message', (topic, body, packet) => seen.push({ topic, body, retain: packet.retain }));
+    await listener.subscribeAsync(topicList, { qos: 1 });
+    return seen;
+  }
+
+  /** Clear the broker's retained copy, as a broker restarted without persistence has none. */
+  async function clearRetained(url: string, topic: string): Promise<void> {
+    const client = await connectAsync(url, { clientId: `clear-${++made}-${process.pid}` });
+    await client.publishAsync(topic, Buffer.alloc(0), { qos: 1, retain: true });
+    await client.endAsync();
+  }
+
+  it('sends both again, as signed, to a new gate when the broker lost them, and puts the retained copies back', async () => {
+    const broker = await Mosquitto.start();
+    cleanups.push(() => broker.stop());
+    const { dir, jwk } = await opsDir();
+    const log = new RecordingLog();
+    const base = await serve(broker.url, dir, log);
+    const trustFile = join(root, `trust-again-${made}.json`);
+    writeFileSync(trustFile, JSON.stringify(trustListOf([issuer], [jwk])));
+    const trusted = new Captured();
+    expect(await fleetTrust({ dir, file: trustFile, broker: broker.url }, trusted)).toBe(0);
+    const revoked = new Captured();
+    expect(await fleetRevoke({ dir, add: [REVOKED], broker: broker.url }, revoked)).toBe(0);
+    const trustSeq = (JSON.parse(trusted.stdout[0]!) as { seq: number }).seq;
+    const revocationSeq = (JSON.parse(revoked.stdout[0]!) as { seq: number }).seq;
+    expect([trustSeq, revocationSeq]).toEqual([2, 1]);
+    await clearRetained(broker.url, topics.trust);
+    await clearRetained(broker.url, topics.revocations);
+
+    const gate = await newGate(broker.url, 'G-L1', 'site-a', jwk);
+    await waitFor(() => gate.link.status().trustListSeq === trustSeq && gate.link.status().revocationSeq === revocationSeq, 'G-L1 holds the fleet trust list and revocation list', 15_000);
+    expect(log.has(SENDING, { gate: 'G-L1', list: 'trust', have: 0, held: trustSeq })).toBe(true);
+    expect(log.has(SENDING, { gate: 'G-L1', list: 'revocations', have: 0, held: revocationSeq })).toBe(true);
+
+    // Back on the broker for the next gate: the very bytes the tools signed.
+    const retained = await listen(broker.url, topics.trust, topics.revocations);
+    await waitFor(() => retained.filter((m) => m.retain && m.body.length > 0).length === 2, 'both retained copies');
+    const state = new FleetState(dir);
+    try {
+      for (const list of ['trust', 'revocations'] as const) expect(retained.find((m) => m.topic === topics[list])!.body.equals(Buffer.from(keptMessage(state, list)!.payload))).toBe(true);
+    } finally {
+      state.close();
+    }
+    const trust = TrustStore.fromDocument({ issuers: [], fleet: [jwk] });
+    const now = Math.floor(Date.now() / 1000);
+    expect(openTrustUpdate(new Uint8Array(retained.find((m) => m.topic === topics.trust)!.body), trust, now).seq).toBe(trustSeq);
+    expect(openRevocationUpdate(new Uint8Array(retained.find((m) => m.topic === topics.revocations)!.body), trust, now, DEFAULT_TIMINGS.skewSec)).toMatchObject({ seq: revocationSeq });
+
+    const { text } = await getText(`${base}metrics`);
+    expect(text).toMatch(/^citygate_fleet_lists_sent_total\{list="trust"\} [1-9]/m);
+    expect(text).toMatch(/^citygate_fleet_lists_sent_total\{list="revocations"\} [1-9]/m);
+    expect((await fleetView(base)).listsSent.trust).toBeGreaterThan(0);
+  });
+
+  it('does not send an expired revocation list again, and tells ops once to sign it again', async () => {
+    const broker = await Mosquitto.start();
+    cleanups.push(() => broker.stop());
+    const { dir, jwk } = await opsDir();
+    // Signed 40 days ago for 1 day: fleet revoke takes no clock, so its clock is set back.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() - 40 * 86_400_000 });
+    try {
+      expect(await fleetRevoke({ dir, add: [REVOKED], validDays: 1, print: true, commit: true }, new Captured())).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+    const sent = await listen(broker.url, topics.revocations);
+    const log = new RecordingLog();
+    await serve(broker.url, dir, log);
+    await waitFor(() => log.count(EXPIRED) > 0, 'the warning about the expired revocation list');
+    expect(log.has(EXPIRED, { list: 'revocations', seq: 1 })).toBe(true);
+
+    // Two gates lag on both lists; the trust list reaches each through the service, the revocation list neither.
+    const first = await newGate(broker.url, 'G-E1', 'site-a', jwk);
+    await waitFor(() => first.link.status().trustListSeq === 1, 'G-E1 holds the trust list', 15_000);
+    // Without a retained trust list the second gate lags too, so the service checks it on both lists.
+    await clearRetained(broker.url, topics.trust);
+    const second = await newGate(broker.url, 'G-E2', 'site-a', jwk);
+    await waitFor(() => second.link.status().trustListSeq === 1, 'G-E2 holds the trust list', 15_000);
+    expect(log.has(SENDING, { gate: 'G-E2', list: 'trust' })).toBe(true);
+    expect(log.lines.filter((line) => line.message === SENDING && line.fields.list === 'revocations')).toEqual([]);
+    expect(log.count(EXPIRED)).toBe(1);
+    expect(sent).toEqual([]);
+    expect([first.link.status().revocationSeq, second.link.status().revocationSeq]).toEqual([0, 0]);
   });
 });
 

@@ -9,6 +9,7 @@ import { checkDelivery, deliver, processOutput, record, type DeliveryOptions, ty
 import { loadFleetKey } from './fleetKey.js';
 import { signFleetMessage } from './fleetSigner.js';
 import { FleetState } from './fleetState.js';
+import { keepMessage } from './keptMessages.js';
 
 const REVOCATION_SEQ = 'revocations';
 /** The list last signed, in DIR, in the format --file takes: `{"revoked": [...]}`. */
@@ -92,7 +93,9 @@ export async function fleetRevoke(options: FleetRevokeOptions, output: Output = 
     const recorded = record(state, delivery, (kept) => {
       const seq = state.counter(REVOCATION_SEQ) + 1;
       state.setCounter(REVOCATION_SEQ, seq);
-      state.queue(topics.revocations, signFleetMessage(key, { seq, issuedAt, exp, revoked }, 'revocations'), true);
+      const payload = signFleetMessage(key, { seq, issuedAt, exp, revoked }, 'revocations');
+      state.queue(topics.revocations, payload, true);
+      keepMessage(state, 'revocations', { seq, exp, payload });
       // Written last, inside the transaction: a failed write keeps the old seq; a failed commit after it leaves the new list, which the next run signs.
       if (kept) writeFileAtomic(heldPath, `${JSON.stringify({ revoked }, null, 2)}\n`);
       return seq;

@@ -44,8 +44,9 @@ function prepare(db: Database.Database) {
 
 /**
  * What fleet ops have published, per directory (`fleet-state.db`): the seq
- * and full deny list per issuer, the trust-list seq and the trust list last
- * published, and messages signed but not yet acknowledged by the broker. One
+ * and full deny list per issuer, the trust-list and revocation-list seqs, the
+ * trust list and the signed trust and revocation messages last published
+ * (keptMessages.ts), and messages signed but not yet acknowledged by the broker. One
  * writer at a time (SQLite locks).
  */
 export class FleetState {
@@ -126,7 +127,7 @@ export class FleetState {
     this.statements.upsertCounter.run(name, value);
   }
 
-  /** A document kept as published last (the trust list), or undefined. */
+  /** A document kept as published last (the trust list, a signed message), or undefined. */
   document(name: string): string | undefined {
     return this.statements.selectDocument.get(name) as string | undefined;
   }

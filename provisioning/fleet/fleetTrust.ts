@@ -6,6 +6,7 @@ import { checkDelivery, deliver, processOutput, record, type DeliveryOptions, ty
 import { loadFleetKey } from './fleetKey.js';
 import { signFleetMessage } from './fleetSigner.js';
 import { FleetState } from './fleetState.js';
+import { keepMessage } from './keptMessages.js';
 import { TRUST_DOCUMENT } from './knownIssuers.js';
 
 const TRUST_SEQ = 'trust';
@@ -56,7 +57,9 @@ export async function fleetTrust(options: FleetTrustOptions, output: Output = pr
       const next = state.counter(TRUST_SEQ) + 1;
       state.setCounter(TRUST_SEQ, next);
       state.setDocument(TRUST_DOCUMENT, JSON.stringify(trustList.document));
-      state.queue(topics.trust, signFleetMessage(key, { seq: next, issuedAt: Math.floor(Date.now() / 1000), trustList: trustList.document }, 'trust'), true);
+      const payload = signFleetMessage(key, { seq: next, issuedAt: Math.floor(Date.now() / 1000), trustList: trustList.document }, 'trust');
+      state.queue(topics.trust, payload, true);
+      keepMessage(state, 'trust', { seq: next, payload });
       return next;
     });
     const seq = recorded.result;

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assembleGate, type AssembledGate } from '../../src/app/assemble.js';
+import { RevocationFile, REVOCATIONS_FILE } from '../../src/app/revocationFile.js';
 import { loadTrustFile, TrustFile } from '../../src/app/trustFile.js';
 import { CATEGORIES } from '../../src/core/credentials/credential.js';
 import { DenyListStore } from '../../src/core/denylist/denyListStore.js';
@@ -37,6 +38,8 @@ export interface SyncGateOptions {
   subackTimeoutMs?: number;
   /** false: return once the link is started, without waiting for its subscriptions (a broker that never answers them). */
   waitReady?: boolean;
+  /** Hold a bank-card revocation list in the gate's directory, as the daemon does: the link subscribes to it and reports its seq. */
+  revocations?: boolean;
 }
 
 export interface SyncGate extends AssembledGate {
@@ -82,8 +85,9 @@ export async function startSyncGate(options: SyncGateOptions): Promise<SyncGate>
   const denyList = DenyListStore.open(join(dir, 'denylist'));
   const parts = assembleGate({ board, settings, trust: loadTrustFile(trustPath), denyList, journalPath: join(dir, 'journal.db'), log });
   const trust = new TrustFile(trustPath, parts.journal, parts.decider);
+  const revocations = options.revocations ? { revocations: new RevocationFile(join(dir, REVOCATIONS_FILE), parts.decider) } : {};
   const link = new FleetLink(
-    { ...parts, denyList, trust, clock: board.clock, gateId: options.gateId, site, skewSec: settings.skewSec, version: '0.1.0-test', log, onModeCommand: (mode) => modes.push(mode) },
+    { ...parts, ...revocations, denyList, trust, clock: board.clock, gateId: options.gateId, site, skewSec: settings.skewSec, version: '0.1.0-test', log, onModeCommand: (mode) => modes.push(mode) },
     { url: options.url, ...(options.tls ? { tls: options.tls } : {}), uploader: { ...DEFAULT_UPLOADER, ...options.uploader }, maxBackoffMs: 1_000, ...(options.subackTimeoutMs ? { subackTimeoutMs: options.subackTimeoutMs } : {}) },
   );
   // The gate publishes its online status once its subscriptions are in place: a live (not retained) one means it is ready.

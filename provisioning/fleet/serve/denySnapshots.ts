@@ -5,13 +5,7 @@ import { MAX_ENTRIES_PER_MESSAGE } from '../denyPlan.js';
 import type { FleetKey } from '../fleetKey.js';
 import { signFleetMessage } from '../fleetSigner.js';
 import { FleetState } from '../fleetState.js';
-
-/** One signed message of a snapshot, ready to publish. */
-export interface SignedSnapshotPart {
-  topic: string;
-  payload: Uint8Array;
-  retain: boolean;
-}
+import type { ListMessage, ListSource } from './resyncAnswers.js';
 
 /**
  * The deny lists as the fleet-ops directory holds them (fleet-state.db, which
@@ -21,7 +15,7 @@ export interface SignedSnapshotPart {
  * `fleet deny --snapshot` without changes sends, so the tools and the service
  * can run at once on one directory (SQLite serialises their transactions).
  */
-export class DenySnapshots {
+export class DenySnapshots implements ListSource {
   private readonly state: FleetState;
   /** A second connection for the one query FleetState has no method for: which issuers have a list. */
   private readonly reader: Database.Database;
@@ -47,25 +41,20 @@ export class DenySnapshots {
     return this.state.denySeq(issuer);
   }
 
-  /** The seq of the trust list and of the revocation list last published (the counters `fleet trust` and `fleet revoke` keep). */
-  publishedSeqs(): { trustListSeq: number; revocationSeq: number } {
-    return { trustListSeq: this.state.counter('trust'), revocationSeq: this.state.counter('revocations') };
-  }
-
   /**
    * The whole list of `issuer` at the seq held, signed (base 0; in parts of
    * 100,000 entries past that). Retained when it is one message, as a push
    * leaves it (docs/sync.md, "What a push carries"): it also puts back a
    * retained snapshot the broker lost. Undefined when the issuer has no list.
    */
-  sign(issuer: string, issuedAt: number): { seq: number; parts: SignedSnapshotPart[] } | undefined {
+  messages(issuer: string, issuedAt: number): { seq: number; parts: ListMessage[] } | undefined {
     // One transaction: the seq and the entries read are of the same push.
     return this.state.transaction(() => {
       const seq = this.state.denySeq(issuer);
       if (seq === 0) return undefined;
       const count = this.state.entryCount(issuer);
       const parts = Math.max(1, Math.ceil(count / MAX_ENTRIES_PER_MESSAGE));
-      const signed: SignedSnapshotPart[] = [];
+      const signed: ListMessage[] = [];
       let after = '';
       for (let part = 1; part <= parts; part++) {
         const add = this.state.entriesAfter(issuer, after, MAX_ENTRIES_PER_MESSAGE);

@@ -5,11 +5,13 @@ import type { Log } from '../../../src/core/log.js';
 import { gateOfTopic, topics, topicSafe } from '../../../src/core/sync/topics.js';
 import { describeBrokerError, type BrokerConnection } from '../brokerConnection.js';
 import type { FleetKey } from '../fleetKey.js';
+import { KEPT_LISTS, type KeptList } from '../keptMessages.js';
 import { DenySnapshots } from './denySnapshots.js';
 import { GateRegistry, type GateEntry } from './gateRegistry.js';
-import { parseGateStatus, type StatusRefusal } from './gateStatus.js';
+import { parseGateStatus, type GateStatus, type StatusRefusal } from './gateStatus.js';
 import { issuerViews, type FleetView } from './fleetView.js';
-import { ResyncAnswers, type AnswerCause } from './resyncAnswers.js';
+import { KEPT_TOPICS, KeptLists } from './keptLists.js';
+import { ResyncAnswers, type AnswerCause, type ListMessage } from './resyncAnswers.js';
 import { TapRate } from './tapRate.js';
 
 /** What the service counts, for its metrics. */
@@ -17,6 +19,8 @@ export interface ServiceEvents {
   status(refused: StatusRefusal | undefined): void;
   resyncRequest(issuer: string | undefined): void;
   snapshotSent(issuer: string, causes: ReadonlyMap<string, AnswerCause>): void;
+  /** The trust or revocation list sent again to lagging gates. */
+  listSent(list: KeptList): void;
   taps(site: string, count: number): void;
 }
 
@@ -39,6 +43,13 @@ const DEFAULT_LAG_GRACE_MS = 2_000;
 export const NO_SITE = '(no site)';
 const seq = z.number().int().nonnegative();
 const resyncSchema = z.object({ issuer: z.string().min(1).max(256).refine(topicSafe), have: seq });
+/** The status field each kept list's seq is reported in; a gate of an earlier version reports neither. */
+const STATUS_SEQ: Record<KeptList, 'trustListSeq' | 'revocationSeq'> = { trust: 'trustListSeq', revocations: 'revocationSeq' };
+const NOT_KEPT: Record<KeptList, string> = {
+  trust: 'this directory holds no signed trust list at its seq (written by an earlier version): run citygate fleet trust --dir DIR --file trust.json --broker URL again so the service can send it to lagging gates',
+  revocations: 'this directory holds no signed revocation list at its seq (written by an earlier version): run citygate fleet revoke --dir DIR --broker URL (no changes) again so the service can send it to lagging gates',
+};
+const EXPIRED = 'the revocation list held has expired and gates refuse it, so it is not sent to lagging gates: sign it again with a fresh expiry, citygate fleet revoke --dir DIR --broker URL (no changes)';
 
 /**
  * `citygate fleet serve`: the fleet's side on the broker, at all times. It
@@ -46,7 +57,9 @@ const resyncSchema = z.object({ issuer: z.string().min(1).max(256).refine(topicS
  * requests with the whole deny list at the seq DIR holds, and sends it by
  * itself to an online gate whose status stays below that seq (a new or
  * replacement gate at seq 0, one that missed a push), once per gate and seq
- * until the gate reconnects. It counts taps per site from the gates' batches.
+ * until the gate reconnects; likewise the trust and revocation lists, as
+ * `fleet trust` and `fleet revoke` signed them. It counts taps per site from
+ * the gates' batches.
  * Every message is validated; none can throw into the service.
  */
 export class FleetService {
@@ -55,10 +68,15 @@ export class FleetService {
   private readonly registry: GateRegistry;
   private readonly snapshots: DenySnapshots;
   private readonly answers: ResyncAnswers;
+  private readonly kept: KeptLists;
+  private readonly listAnswers: ResyncAnswers<KeptList>;
+  private readonly listsSent: Record<KeptList, number> = { trust: 0, revocations: 0 };
+  /** List -> the seq last logged as not sendable (not kept, expired): said once per seq, not per status. */
+  private readonly unsendable = new Map<KeptList, number>();
   private readonly taps = new TapRate();
   private readonly gates = new Map<string, GateEntry>();
   private readonly lagTimers = new Map<string, NodeJS.Timeout>();
-  /** gate + issuer -> the seq the service last sent that gate because of its status: sent once, not on every status. */
+  /** gate + issuer (or a kept list's topic, which no issuer can be) -> the seq the service last sent that gate because of its status: sent once, not on every status. */
   private readonly answeredLag = new Map<string, number>();
   private readonly snapshotsSent = new Map<string, number>();
   private connected = false;
@@ -67,21 +85,39 @@ export class FleetService {
     this.registry = new GateRegistry(options.dir);
     for (const entry of this.registry.gates()) this.gates.set(entry.gate, entry);
     this.snapshots = new DenySnapshots(options.dir, options.key);
-    this.answers = new ResyncAnswers(
-      this.snapshots,
-      (part) => this.publish(part.topic, part.payload, part.retain),
-      options.log,
-      (issuer, _seq, causes) => {
+    const publish = (message: ListMessage) => this.publish(message.topic, message.payload, message.retain);
+    this.answers = new ResyncAnswers({
+      source: this.snapshots,
+      publish,
+      log: options.log,
+      what: () => 'deny-list snapshot',
+      field: 'issuer',
+      onSent: (issuer, _seq, causes) => {
         this.snapshotsSent.set(issuer, (this.snapshotsSent.get(issuer) ?? 0) + 1);
         options.events.snapshotSent(issuer, causes);
         this.changed();
       },
-    );
+    });
+    this.kept = new KeptLists(options.dir);
+    this.listAnswers = new ResyncAnswers({
+      source: this.kept,
+      publish,
+      log: options.log,
+      what: (list) => (list === 'trust' ? 'trust list' : 'revocation list'),
+      field: 'list',
+      onSent: (list) => {
+        this.listsSent[list]++;
+        options.events.listSent(list);
+        this.changed();
+      },
+    });
   }
 
   /** Connect and subscribe; resolves once subscribed (the retained statuses are then on their way). */
   async start(): Promise<void> {
     const { broker, log } = this.options;
+    // Ops hear at once of a list the service could not send, not at the first gate that lags.
+    for (const list of KEPT_LISTS) if (this.kept.held(list) > 0) this.sendable(list);
     const client = mqtt.connect(broker.url, { clientId: this.options.clientId, clean: false, reconnectPeriod: 1_000, connectTimeout: 10_000, keepalive: 30, ...broker.tls });
     this.client = client;
     client.on('message', (topic, body) => this.receive(topic, body));
@@ -111,10 +147,12 @@ export class FleetService {
 
   async stop(): Promise<void> {
     this.answers.stop();
+    this.listAnswers.stop();
     for (const timer of this.lagTimers.values()) clearTimeout(timer);
     await this.client?.endAsync().catch(() => undefined);
     this.client = undefined;
     this.snapshots.close();
+    this.kept.close();
     this.registry.close();
   }
 
@@ -125,7 +163,8 @@ export class FleetService {
       broker: { url: this.options.broker.shown, connected: this.connected },
       gates,
       issuers: issuerViews(this.snapshots.heldSeqs(), gates, this.snapshotsSent),
-      ...this.snapshots.publishedSeqs(),
+      ...this.kept.publishedSeqs(),
+      listsSent: { ...this.listsSent },
       taps: this.taps.series(Date.now()),
     };
   }
@@ -199,6 +238,30 @@ export class FleetService {
       this.options.log.info({ gate, issuer, have, held }, 'gate behind on a deny list: sending the whole list');
       this.answers.ask(issuer, gate, 'status');
     }
+    for (const list of KEPT_LISTS) this.checkListLag(gate, status, list);
+  }
+
+  private checkListLag(gate: string, status: GateStatus, list: KeptList): void {
+    const have = status[STATUS_SEQ[list]];
+    if (have === undefined) return;
+    const held = this.kept.held(list);
+    const key = `${gate}\u0000${KEPT_TOPICS[list]}`;
+    if (have >= held || this.answeredLag.get(key) === held || !this.sendable(list)) return;
+    this.answeredLag.set(key, held);
+    this.options.log.info({ gate, list, have, held }, 'gate behind on the trust or revocation list: sending it again');
+    this.listAnswers.ask(list, gate, 'status');
+  }
+
+  /** Whether the message kept for `list` can go out again; why not is logged once per seq. */
+  private sendable(list: KeptList): boolean {
+    const standing = this.kept.standing(list, Math.floor(Date.now() / 1000));
+    if ('message' in standing) return true;
+    if (this.unsendable.get(list) === standing.seq) return false;
+    this.unsendable.set(list, standing.seq);
+    const { log, dir } = this.options;
+    if (standing.missing === 'expired') log.warn({ list, seq: standing.seq, exp: new Date(standing.exp * 1000).toISOString(), dir }, EXPIRED);
+    else log.warn({ list, seq: standing.seq, dir }, NOT_KEPT[list]);
+    return false;
   }
 
   private onResync(gate: string, body: Buffer): void {

@@ -1,3 +1,4 @@
+import type { KeptList } from '../keptMessages.js';
 import type { GateEntry } from './gateRegistry.js';
 import type { TapSeries } from './tapRate.js';
 
@@ -24,6 +25,8 @@ export interface FleetView {
   /** Trust-list and revocation-list seqs the fleet published last (0: never). */
   trustListSeq: number;
   revocationSeq: number;
+  /** Times the service sent the trust and the revocation list again to lagging gates since it started. */
+  listsSent: Record<KeptList, number>;
   taps: TapSeries;
 }
 

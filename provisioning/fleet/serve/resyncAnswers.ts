@@ -1,14 +1,39 @@
 import type { Log } from '../../../src/core/log.js';
-import type { DenySnapshots, SignedSnapshotPart } from './denySnapshots.js';
 
-/** Why a snapshot went out: a gate's resync request, or its status showing it behind. */
+/** Why a list went out: a gate's resync request, or its status showing it behind. */
 export type AnswerCause = 'resync' | 'status';
 
-/** One issuer's snapshot at most this often: every gate subscribed to the issuer gets each one, so one answers all that asked meanwhile. */
+/** One issuer's snapshot, or one list, at most this often: every gate subscribed gets each one, so one answers all that asked meanwhile. */
 export const MIN_INTERVAL_MS = 2_000;
 
-interface IssuerAnswers {
-  /** Gates that asked since the last snapshot went out, with the first cause. */
+/** One signed message, ready to publish. */
+export interface ListMessage {
+  topic: string;
+  payload: Uint8Array;
+  retain: boolean;
+}
+
+/** Where the messages of a list come from: the deny lists by issuer (DenySnapshots), the trust and revocation lists by name (KeptLists). */
+export interface ListSource<L extends string = string> {
+  /** The seq the fleet holds now. */
+  held(list: L): number;
+  /** The messages that bring a gate to the seq held, or undefined when there is none to send. */
+  messages(list: L, nowSec: number): { seq: number; parts: ListMessage[] } | undefined;
+}
+
+export interface ResyncAnswersOptions<L extends string> {
+  source: ListSource<L>;
+  publish(message: ListMessage): Promise<void>;
+  log: Log;
+  /** For the log lines: what goes out ("deny-list snapshot", "trust list") and the field that names the list ("issuer"). */
+  what(list: L): string;
+  field: string;
+  onSent(list: L, seq: number, causes: Map<string, AnswerCause>): void;
+  minIntervalMs?: number;
+}
+
+interface ListAnswers {
+  /** Gates that asked since the last send, with the first cause. */
   waiting: Map<string, AnswerCause>;
   sending: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -16,73 +41,70 @@ interface IssuerAnswers {
 }
 
 /**
- * Answers gates that lag on an issuer's deny list with the whole list at the
- * seq the fleet holds. Requests for one issuer are coalesced: a snapshot goes
- * to every gate subscribed, so at most one per issuer per MIN_INTERVAL_MS,
- * however many gates ask (a city's gates after a broker restart). A publish
- * that fails is retried on the next request; the gate asks again.
+ * Answers gates that lag on a list with the messages that bring them to the
+ * seq the fleet holds. Requests for one list are coalesced: its messages go
+ * to every gate subscribed, so at most one send per list per
+ * MIN_INTERVAL_MS, however many gates ask (a city's gates after a broker
+ * restart). A publish that fails is retried on the next request for the list.
  */
-export class ResyncAnswers {
-  private readonly issuers = new Map<string, IssuerAnswers>();
+export class ResyncAnswers<L extends string = string> {
+  private readonly lists = new Map<L, ListAnswers>();
   private stopped = false;
 
-  constructor(
-    private readonly snapshots: DenySnapshots,
-    private readonly publish: (part: SignedSnapshotPart) => Promise<void>,
-    private readonly log: Log,
-    private readonly onSent: (issuer: string, seq: number, causes: Map<string, AnswerCause>) => void,
-    private readonly minIntervalMs = MIN_INTERVAL_MS,
-  ) {}
+  constructor(private readonly options: ResyncAnswersOptions<L>) {}
 
-  /** `gate` lags on `issuer`: send the snapshot soon (at once unless one just went out). */
-  ask(issuer: string, gate: string, cause: AnswerCause): void {
+  /** `gate` lags on `list`: send it soon (at once unless it just went out). */
+  ask(list: L, gate: string, cause: AnswerCause): void {
     if (this.stopped) return;
-    let answers = this.issuers.get(issuer);
+    let answers = this.lists.get(list);
     if (!answers) {
       answers = { waiting: new Map(), sending: false, timer: undefined, lastSentMs: -Infinity };
-      this.issuers.set(issuer, answers);
+      this.lists.set(list, answers);
     }
     if (!answers.waiting.has(gate)) answers.waiting.set(gate, cause);
-    this.schedule(issuer, answers);
+    this.schedule(list, answers);
   }
 
-  private schedule(issuer: string, answers: IssuerAnswers): void {
+  private schedule(list: L, answers: ListAnswers): void {
     if (answers.sending || answers.timer || answers.waiting.size === 0 || this.stopped) return;
-    const delay = Math.max(0, answers.lastSentMs + this.minIntervalMs - Date.now());
+    const delay = Math.max(0, answers.lastSentMs + (this.options.minIntervalMs ?? MIN_INTERVAL_MS) - Date.now());
     answers.timer = setTimeout(() => {
       answers.timer = undefined;
-      void this.send(issuer, answers);
+      void this.send(list, answers);
     }, delay);
   }
 
-  private async send(issuer: string, answers: IssuerAnswers): Promise<void> {
+  private async send(list: L, answers: ListAnswers): Promise<void> {
+    const { source, log, field } = this.options;
+    const what = this.options.what(list);
     const causes = answers.waiting;
     answers.waiting = new Map();
     answers.sending = true;
+    const first = [...causes.keys()].slice(0, 10);
     try {
-      const snapshot = this.snapshots.sign(issuer, Math.floor(Date.now() / 1000));
-      if (!snapshot) {
-        this.log.warn({ issuer, gates: [...causes.keys()].slice(0, 10) }, 'resync asked for an issuer without a deny list in this directory: nothing to send');
+      const found = source.messages(list, Math.floor(Date.now() / 1000));
+      if (!found) {
+        log.warn({ [field]: list, gates: first }, `no ${what} in this directory to send: nothing sent`);
         return;
       }
-      for (const part of snapshot.parts) {
-        // A push committed meanwhile carries its own retained snapshot: an older one must not replace it.
-        if (part.retain && this.snapshots.held(issuer) !== snapshot.seq) return;
-        await this.publish(part);
+      for (const part of found.parts) {
+        // A push committed meanwhile carries its own retained message: an older one must not replace it.
+        if (part.retain && source.held(list) !== found.seq) return;
+        await this.options.publish(part);
       }
       answers.lastSentMs = Date.now();
-      this.log.info({ issuer, seq: snapshot.seq, parts: snapshot.parts.length, gates: causes.size, first: [...causes.keys()].slice(0, 10) }, 'deny-list snapshot sent to lagging gates');
-      this.onSent(issuer, snapshot.seq, causes);
+      log.info({ [field]: list, seq: found.seq, parts: found.parts.length, gates: causes.size, first }, `${what} sent to lagging gates`);
+      this.options.onSent(list, found.seq, causes);
     } catch (error) {
-      this.log.error({ issuer, err: (error as Error).message }, 'deny-list snapshot not sent; the gates ask again');
+      log.error({ [field]: list, err: (error as Error).message }, `${what} not sent; it goes out when a gate asks again or reconnects`);
     } finally {
       answers.sending = false;
-      this.schedule(issuer, answers);
+      this.schedule(list, answers);
     }
   }
 
   stop(): void {
     this.stopped = true;
-    for (const answers of this.issuers.values()) clearTimeout(answers.timer);
+    for (const answers of this.lists.values()) clearTimeout(answers.timer);
   }
 }

@@ -6,8 +6,9 @@ import type { ServiceEvents } from './fleetService.js';
  * Prometheus metrics of `citygate fleet serve` (`/metrics`): gates by state,
  * their summed backlog, gates with an untrusted clock or alarms, per issuer
  * the seq held and online gates current or lagging, resync requests and
- * snapshots sent, taps counted per site. Per-gate detail is the dashboard's
- * and `/api/fleet`'s, not a label: a city's gates would be thousands of series.
+ * snapshots sent, trust and revocation lists sent again, taps counted per
+ * site. Per-gate detail is the dashboard's and `/api/fleet`'s, not a label:
+ * a city's gates would be thousands of series.
  */
 export class ServeMetrics {
   readonly registry = new Registry();
@@ -18,11 +19,13 @@ export class ServeMetrics {
     const statuses = new Counter({ name: 'citygate_fleet_status_messages_total', help: 'Gate status messages received, by outcome (ok or the reason refused)', labelNames: ['outcome'], registers });
     const resyncs = new Counter({ name: 'citygate_fleet_resync_requests_total', help: 'Resync requests received from gates (issuer "" for a malformed one)', labelNames: ['issuer'], registers });
     const snapshots = new Counter({ name: 'citygate_fleet_snapshots_sent_total', help: 'Whole deny lists sent to lagging gates, by issuer', labelNames: ['issuer'], registers });
+    const lists = new Counter({ name: 'citygate_fleet_lists_sent_total', help: 'Trust and revocation lists sent again to lagging gates, by list (trust, revocations)', labelNames: ['list'], registers });
     const taps = new Counter({ name: 'citygate_fleet_taps_total', help: 'Taps counted from the gates\' batches (each once), by site', labelNames: ['site'], registers });
     this.events = {
       status: (refused) => statuses.inc({ outcome: refused ?? 'ok' }),
       resyncRequest: (issuer) => resyncs.inc({ issuer: issuer ?? '' }),
       snapshotSent: (issuer) => snapshots.inc({ issuer }),
+      listSent: (list) => lists.inc({ list }),
       taps: (site, count) => taps.inc({ site }, count),
     };
     // One view per scrape, shared by the gauges below.

@@ -120,6 +120,8 @@ function render(view) {
   broker.className = `state ${view.broker.connected ? 'connected' : 'disconnected'}`;
   document.getElementById('trust-seq').textContent = view.trustListSeq;
   document.getElementById('revocation-seq').textContent = view.revocationSeq;
+  document.getElementById('trust-sent').textContent = view.listsSent.trust;
+  document.getElementById('revocation-sent').textContent = view.listsSent.revocations;
   document.getElementById('updated').textContent = `updated ${new Date(view.at).toLocaleTimeString()}`;
   renderGates(view);
   renderIssuers(view);
