@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Output } from '../provisioning/fleet/delivery.js';
 import { fleetDeny } from '../provisioning/fleet/fleetDeny.js';
 import { fleetInit } from '../provisioning/fleet/fleetInit.js';
 import { fleetRevoke } from '../provisioning/fleet/fleetRevoke.js';
@@ -23,6 +22,7 @@ import { openTrustUpdate } from '../src/core/sync/trustUpdate.js';
 import { TestFleetCa } from '../sim/fleetCa.js';
 import { TestIssuer, trustListOf } from '../sim/issuer.js';
 import { RecordingLog } from '../sim/recordingLog.js';
+import { Captured } from './support/capturedOutput.js';
 import { Mosquitto } from './support/mosquitto.js';
 import { startSyncGate, type SyncGate } from './support/syncGate.js';
 import { waitFor } from './support/waitFor.js';
@@ -42,13 +42,6 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
   rmSync(root, { recursive: true, force: true });
 });
-
-class Captured implements Output {
-  readonly stdout: string[] = [];
-  readonly stderr: string[] = [];
-  out = (line: string): void => void this.stdout.push(line);
-  err = (line: string): void => void this.stderr.push(line);
-}
 
 let made = 0;
 /** A fleet-ops directory with its key and the gates' trust list recorded (a hand-over, nothing published). */

@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Output } from '../provisioning/fleet/delivery.js';
 import { fleetCmd } from '../provisioning/fleet/fleetCmd.js';
 import { fleetDeny, type FleetDenyOptions } from '../provisioning/fleet/fleetDeny.js';
 import { fleetInit } from '../provisioning/fleet/fleetInit.js';
 import { fleetTrust } from '../provisioning/fleet/fleetTrust.js';
 import { RESERVED_ISSUERS, type Jwk } from '../src/core/credentials/trustList.js';
 import { TestIssuer, trustListOf } from '../sim/issuer.js';
+import { Captured as CapturedLines } from './support/capturedOutput.js';
 import { FleetClient } from './support/fleetClient.js';
 import { Mosquitto } from './support/mosquitto.js';
 import { startSyncGate, type SyncGate } from './support/syncGate.js';
@@ -41,11 +41,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-class Captured implements Output {
-  readonly stdout: string[] = [];
-  readonly stderr: string[] = [];
-  out = (line: string): void => void this.stdout.push(line);
-  err = (line: string): void => void this.stderr.push(line);
+class Captured extends CapturedLines {
   summary(): Record<string, unknown> {
     return JSON.parse(this.stdout.at(-1)!) as Record<string, unknown>;
   }

@@ -5,7 +5,6 @@ import { Command } from 'commander';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerFleetCommands } from '../provisioning/fleet/commands.js';
-import type { Output } from '../provisioning/fleet/delivery.js';
 import { fleetCmd } from '../provisioning/fleet/fleetCmd.js';
 import { fleetDeny } from '../provisioning/fleet/fleetDeny.js';
 import { fleetInit } from '../provisioning/fleet/fleetInit.js';
@@ -20,6 +19,7 @@ import { openDenyListUpdate } from '../src/core/sync/denyListMessage.js';
 import { openFleetCommand } from '../src/core/sync/fleetCommand.js';
 import { FleetMessageError } from '../src/core/sync/fleetMessage.js';
 import { openTrustUpdate } from '../src/core/sync/trustUpdate.js';
+import { Captured } from './support/capturedOutput.js';
 import { Mosquitto } from './support/mosquitto.js';
 import { TestIssuer, trustListOf } from '../sim/issuer.js';
 
@@ -36,13 +36,6 @@ afterAll(async () => {
 let dirs = 0;
 function freshDir(): string {
   return join(root, `ops-${++dirs}`);
-}
-
-class Captured implements Output {
-  readonly stdout: string[] = [];
-  readonly stderr: string[] = [];
-  out = (line: string): void => void this.stdout.push(line);
-  err = (line: string): void => void this.stderr.push(line);
 }
 
 async function until(what: string, condition: () => boolean): Promise<void> {

@@ -4,7 +4,6 @@ import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Collector } from '../provisioning/collector/collector.js';
 import { brokerConnection } from '../provisioning/fleet/brokerConnection.js';
-import type { Output } from '../provisioning/fleet/delivery.js';
 import { fleetCmd } from '../provisioning/fleet/fleetCmd.js';
 import { fleetDeny } from '../provisioning/fleet/fleetDeny.js';
 import { fleetInit } from '../provisioning/fleet/fleetInit.js';
@@ -16,6 +15,7 @@ import { TestIssuer, trustListOf } from '../sim/issuer.js';
 import { RecordingLog } from '../sim/recordingLog.js';
 import { perGateAcl } from './support/brokerAcl.js';
 import { TestFleetCa, type PemPair } from '../sim/fleetCa.js';
+import { Captured } from './support/capturedOutput.js';
 import { Mosquitto } from './support/mosquitto.js';
 import { startSyncGate, type SyncGate } from './support/syncGate.js';
 import { waitFor } from './support/waitFor.js';
@@ -55,13 +55,6 @@ afterAll(async () => {
   await broker?.stop();
   rmSync(root, { recursive: true, force: true });
 });
-
-class Captured implements Output {
-  readonly stdout: string[] = [];
-  readonly stderr: string[] = [];
-  out = (line: string): void => void this.stdout.push(line);
-  err = (line: string): void => void this.stderr.push(line);
-}
 
 let made = 0;
 

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Output } from '../provisioning/fleet/delivery.js';
 import { fleetInit } from '../provisioning/fleet/fleetInit.js';
 import { fleetRevoke } from '../provisioning/fleet/fleetRevoke.js';
 import { FleetState } from '../provisioning/fleet/fleetState.js';
@@ -12,6 +11,7 @@ import { KeptLists } from '../provisioning/fleet/serve/keptLists.js';
 import type { Jwk } from '../src/core/credentials/trustList.js';
 import { topics } from '../src/core/sync/topics.js';
 import { TestIssuer, trustListOf } from '../sim/issuer.js';
+import { Captured } from './support/capturedOutput.js';
 
 /*
  * The signed trust and revocation messages `fleet trust` and `fleet revoke`
@@ -21,13 +21,6 @@ import { TestIssuer, trustListOf } from '../sim/issuer.js';
 
 const root = mkdtempSync(join(tmpdir(), 'citygate-kept-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-class Captured implements Output {
-  readonly stdout: string[] = [];
-  readonly stderr: string[] = [];
-  out = (line: string): void => void this.stdout.push(line);
-  err = (line: string): void => void this.stderr.push(line);
-}
 
 let made = 0;
 function opsDir(): { dir: string; jwk: Jwk } {

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fleetInit } from '../provisioning/fleet/fleetInit.js';
 import { fleetRevoke, HELD_LIST_FILE, type FleetRevokeOptions } from '../provisioning/fleet/fleetRevoke.js';
-import type { Output } from '../provisioning/fleet/delivery.js';
 import { gateStatus } from '../provisioning/status.js';
 import { TestIssuer, trustListOf } from '../sim/issuer.js';
 import { RevocationFile, REVOCATIONS_FILE } from '../src/app/revocationFile.js';
@@ -13,6 +12,7 @@ import { RevocationList } from '../src/core/credentials/emv/revocationList.js';
 import type { Jwk } from '../src/core/credentials/trustList.js';
 import { DEFAULT_TIMINGS } from '../src/core/settings.js';
 import { FleetLink } from '../src/core/sync/fleetLink.js';
+import { Captured } from './support/capturedOutput.js';
 import { FleetClient } from './support/fleetClient.js';
 import { signWith, tampered, TestFleetKey } from './support/fleetSigner.js';
 import { Mosquitto } from './support/mosquitto.js';
@@ -274,13 +274,6 @@ describe('the revocation file', () => {
     expect(status.problems.filter((p) => p.startsWith('revocation list: '))).toHaveLength(1);
   });
 });
-
-class Captured implements Output {
-  readonly stdout: string[] = [];
-  readonly stderr: string[] = [];
-  out = (line: string): void => void this.stdout.push(line);
-  err = (line: string): void => void this.stderr.push(line);
-}
 
 describe('citygate fleet revoke', () => {
   const opsDirs: string[] = [];
