@@ -23,7 +23,7 @@ function runFleetSim(args: string[]): Promise<{ code: number | null; stdout: str
 
 describe('fleet-sim', () => {
   it('stores every tap of 20 gates exactly once through a collector stall and a broker restart, and brings every gate the new deny list', async () => {
-    const { code, stdout, stderr } = await runFleetSim(['--gates', '20', '--minutes', '0.15', '--stall', '2', '--workers', '2']);
+    const { code, stdout, stderr } = await runFleetSim(['--gates', '20', '--minutes', '0.15', '--stall', '2', '--workers', '2', '--rate', '2']);
     expect(code, stderr).toBe(0);
     const figures = JSON.parse(stdout) as Record<string, any>;
 
@@ -37,6 +37,8 @@ describe('fleet-sim', () => {
     expect(figures.denyList.gatesReached).toBe(20);
     expect(figures.denyList.gatesCurrentAtEnd).toBe(20);
 
+    expect(figures.rate).toEqual({ min: 2, max: 2 });
+    expect(figures.tapsPerSecAsked).toBe(40);
     for (const field of ['tapsPerSecOffered', 'tapsPerSecStored']) expect(typeof figures[field]).toBe('number');
     for (const field of ['p50', 'p99', 'max']) expect(typeof figures.ackMs[field]).toBe('number');
     expect(typeof figures.duplicates.count).toBe('number');
@@ -54,5 +56,10 @@ describe('fleet-sim', () => {
     const { code, stderr } = await runFleetSim(['--gates', 'many']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/--gates "many": expected a positive whole number/);
+    for (const rate of ['2-1', '1-2-3', 'fast', '0']) {
+      const refused = await runFleetSim(['--rate', rate]);
+      expect(refused.code, rate).toBe(2);
+      expect(refused.stderr, rate).toMatch(/--rate "[^"]*": expected/);
+    }
   });
 });

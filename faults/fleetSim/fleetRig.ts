@@ -27,7 +27,9 @@ export interface FleetSimOptions {
   stateDir: string;
   /** Gates sharing a site: each accepted single-use code goes to the site's other gates (src/core/sync/siteSharing.ts). */
   gatesPerSite: number;
-  /** Mosquitto keeps sessions and retained messages across its restart (docs/fleet-sim.md: shared subscriptions then stop). */
+  /** Taps per second of each gate, drawn uniformly from this range per gate. */
+  rate: { min: number; max: number };
+  /** Mosquitto keeps sessions and retained messages across its restart (docs/fleet-sim.md, "Mosquitto 2.0.11 with persistence"). */
   persistence: boolean;
   /** Progress lines on stderr. */
   say(line: string): void;
@@ -36,7 +38,6 @@ export interface FleetSimOptions {
 }
 
 const SHARE_GROUP = 'fleetsim';
-const RATE = { min: 0.5, max: 1 };
 
 interface Collector {
   name: string;
@@ -91,7 +92,7 @@ export async function runFleetSim(options: FleetSimOptions): Promise<Record<stri
         gates,
         issuer: { id: fleet.issuer.id, kid: Buffer.from(fleet.issuer.kid).toString('base64url'), privateKeyPem: fleet.issuer.key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
         denyIssuer: ISSUER,
-        rate: RATE,
+        rate: options.rate,
         startSpreadMs: Math.min(20_000, gates.length * 40),
       };
       const path = join(base, `worker${w + 1}.json`);
@@ -190,6 +191,8 @@ export async function runFleetSim(options: FleetSimOptions): Promise<Record<stri
         minutes: options.minutes,
         stallSec: options.stallSec,
         gatesPerSite: options.gatesPerSite,
+        rate: options.rate,
+        tapsPerSecAsked: round1((options.gates * (options.rate.min + options.rate.max)) / 2),
         brokerPersistence: options.persistence,
         machine: { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map(round1), stateDir: options.stateDir },
         tapsPerSecOffered: round1(audit.journaled / tapEnd),
