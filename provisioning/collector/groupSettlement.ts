@@ -1,5 +1,5 @@
 import type { Tap } from '../../src/core/tap.js';
-import { holeBelow } from './seqHole.js';
+import { holeBelow, rangeStart } from './seqHole.js';
 import type { IncomingBatch } from './tapStorage.js';
 import { answerToAsk, sameTap, type BatchOutcome } from './tapStore.js';
 
@@ -32,17 +32,12 @@ export interface GroupSettlement {
   conflicts: { gate: string; tap: Tap }[];
 }
 
-/**
- * The range a gate never seen starts at: the delivered mark of its first
- * batch with taps (what came before was acknowledged, maybe elsewhere), or
- * just below that batch. Undefined while it has only asked.
- */
+/** The range the group starts from for `gate`: held, or where its first batch with taps starts it (undefined while it has only asked). */
 export function startUpTo(gate: string, atStart: GateAtStart | undefined, batches: readonly IncomingBatch[]): number | undefined {
   if (atStart?.upTo !== undefined) return atStart.upTo;
   const first = batches.find((batch) => batch.gate === gate && batch.taps.length > 0);
   if (!first) return undefined;
-  const firstSeq = first.taps[0]!.seq;
-  return Math.min(first.delivered ?? firstSeq - 1, firstSeq - 1);
+  return rangeStart(first.taps[0]!.seq, first.delivered);
 }
 
 interface GateRun {
@@ -76,7 +71,7 @@ export function settleGroup(batches: readonly IncomingBatch[], atStart: Readonly
     const first = taps[0]!.seq;
     const last = taps.at(-1)!.seq;
     if (run.upTo === undefined) {
-      run.upTo = Math.min(delivered ?? first - 1, first - 1);
+      run.upTo = rangeStart(first, delivered);
       settlement.newGates.set(gate, run.upTo);
     }
     const upTo = run.upTo;

@@ -23,3 +23,12 @@ export function holeBelow(highest: number, first: number, delivered: number | un
   if (delivered !== undefined && delivered < hole.from) return { opened: undefined, awaited: hole };
   return { opened: hole, awaited: undefined };
 }
+
+/**
+ * Where the range of a gate never seen starts: at the delivered mark its
+ * first batch carries (what came before was acknowledged, maybe elsewhere,
+ * maybe since pruned), or just below that batch for a gate that sends none.
+ */
+export function rangeStart(firstSeq: number, delivered: number | undefined): number {
+  return Math.min(delivered ?? firstSeq - 1, firstSeq - 1);
+}

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Tap } from '../../src/core/tap.js';
 import { tapFromRow, tapParameters, type TapRow } from '../../src/core/tapRow.js';
-import { holeBelow } from './seqHole.js';
+import { holeBelow, rangeStart } from './seqHole.js';
 import type { IncomingBatch } from './tapStorage.js';
 
 const SCHEMA = `
@@ -115,7 +115,7 @@ export class TapStore {
         if (taps.length === 0) return answerToAsk(upTo);
         const first = taps[0]!.seq;
         if (upTo === undefined) {
-          upTo = Math.min(gateDelivered ?? first - 1, first - 1);
+          upTo = rangeStart(first, gateDelivered);
           this.statements.insertGate.run(gate, upTo, receivedAt);
         }
         const highest = Math.max(upTo, (this.statements.maxSeq.get(gate) as number | null) ?? 0);
