@@ -22,7 +22,7 @@ import type { Outcome } from '../src/core/gate.js';
 import type { TapDraft } from '../src/core/tap.js';
 import { signBytes, makeKeyPair } from '../sim/issuer.js';
 import { BenchCardChannel } from './channel.js';
-import { benchGate, type BenchGate } from './decision.js';
+import { bankGate, benchGate, type BankBenchGate, type BenchGate } from './decision.js';
 import { commitCase, verifyCase } from './limits.js';
 import { runInterleaved, type BenchCase } from './runner.js';
 import { round1, summarise } from './stats.js';
@@ -78,14 +78,15 @@ function decideCases(g: BenchGate): BenchCase[] {
   ];
 }
 
-const PHASES = ['pre', 'decide', 'mid', 'append', 'post', 'gc'] as const;
+const PHASES = ['pre', 'decide', 'card', 'mid', 'append', 'post', 'gc'] as const;
 type Phase = (typeof PHASES)[number];
 
 /**
  * The gate's own path split in phases, through its public parts only: the
  * decider's and the journal's methods are wrapped on these instances.
  *   pre     presentCode/presentCard called -> decider starts (queue, state)
- *   decide  Decider.decideCode / decideCard (for cards: all the APDUs too)
+ *   decide  Decider.decideCode / decideCard (for cards: all the APDUs too; for bank cards less `card`)
+ *   card    bank cards: the simulated card's own time answering (its fDDA signature above all)
  *   mid     decider done -> Journal.append called (card release, draft, barrier open, lights, screen)
  *   append  Journal.append: the row inserts and the commit (WAL fsync)
  *   post    commit done -> the caller's await resumes (replay guard, promise hops)
@@ -132,7 +133,7 @@ class PhaseProbe {
     };
   }
 
-  async tap(kind: string, g: BenchGate, present: () => Promise<Outcome>): Promise<number> {
+  async tap(kind: string, g: BenchGate, present: () => Promise<Outcome>, timedCard?: BenchCardChannel): Promise<number> {
     const t0 = performance.now();
     const outcome = await present();
     const t1 = performance.now();
@@ -140,14 +141,16 @@ class PhaseProbe {
     g.board.passage.pass();
     g.board.clock.advance(0);
     const m = this.marks;
-    const phases: Record<Exclude<Phase, 'gc'>, number> = {
+    const cardMs = timedCard ? timedCard.cardUs / 1000 : 0;
+    const phases: Partial<Record<Exclude<Phase, 'gc'>, number>> = {
       pre: m.decideStart - t0,
-      decide: m.decideEnd - m.decideStart,
+      decide: m.decideEnd - m.decideStart - cardMs,
+      ...(timedCard ? { card: cardMs } : {}),
       mid: m.appendStart - m.decideEnd,
       append: m.appendEnd - m.appendStart,
       post: t1 - m.appendEnd,
     };
-    for (const [phase, ms] of Object.entries(phases)) this.add(`phase.${kind}.${phase}`, ms * 1000);
+    for (const [phase, ms] of Object.entries(phases)) this.add(`phase.${kind}.${phase}`, ms! * 1000);
     this.add(`phase.${kind}.total`, (t1 - t0) * 1000);
     this.taps.push({ kind, t0, t1 });
     return (t1 - t0) * 1000;
@@ -209,6 +212,17 @@ function phaseCases(g: BenchGate, probe: PhaseProbe): BenchCase[] {
       },
     },
   ];
+}
+
+/** The bank-card gate's own taps, one case per fDDA algorithm, the simulated card's time apart. */
+function bankPhaseCases(g: BankBenchGate, probe: PhaseProbe): BenchCase[] {
+  return (['rsa', 'sm2'] as const).map((algorithm) => ({
+    name: `gate.card.qpboc.${algorithm}`,
+    measure() {
+      const channel = new BenchCardChannel(g.bankCards[algorithm], true);
+      return probe.tap(`card.qpboc.${algorithm}`, g, () => g.gate.presentCard(channel), channel);
+    },
+  }));
 }
 
 /** Pieces of the code path, each alone. */
@@ -330,6 +344,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(base, 'citygate-parts-'));
   try {
     const g = await benchGate(dir);
+    const bank = await bankGate(dir);
     const journal = journalCases(dir);
     const commit = commitCase(dir);
     // split.inserts and split.commit must alternate one to one: a case of their own.
@@ -343,19 +358,22 @@ async function main(): Promise<void> {
       },
     };
     const probe = new PhaseProbe(g);
-    const cases = [...phaseCases(g, probe), ...decideCases(g), ...codePieces(g), append, appendBare, split, verifyCase('ES256'), commit];
+    const bankProbe = new PhaseProbe(bank);
+    const cases = [...phaseCases(g, probe), ...bankPhaseCases(bank, bankProbe), ...decideCases(g), ...codePieces(g), append, appendBare, split, verifyCase('ES256'), commit];
     const samples = await runInterleaved(cases, { warmup: 200, n, chunk: 25 });
     await probe.finish();
+    await bankProbe.finish();
     samples.set('part.journal.split.inserts', insertSamples.slice(-n));
     // Phases of the measured taps only, warm-up left out.
-    for (const [name, s] of probe.samples) samples.set(name, s.slice(-n));
+    for (const [name, s] of [...probe.samples, ...bankProbe.samples]) samples.set(name, s.slice(-n));
     for (const name of [...samples.keys()].filter((k) => k.startsWith('gate.'))) samples.delete(name);
     for (const [name, s] of [...samples].sort(([a], [b]) => (a.startsWith('phase.') === b.startsWith('phase.') ? 0 : a.startsWith('phase.') ? -1 : 1))) {
       const x = summarise(s);
       process.stdout.write(`${JSON.stringify({ name, unit: 'us', n: x.n, p50: round1(x.p50), p99: round1(x.p99), mean: round1(x.mean), max: round1(x.max) })}\n`);
     }
-    process.stdout.write(`${JSON.stringify({ name: 'phase.gc.taps', unit: 'count', value: probe.gcTaps, of: probe.tapCount() })}\n`);
+    process.stdout.write(`${JSON.stringify({ name: 'phase.gc.taps', unit: 'count', value: probe.gcTaps + bankProbe.gcTaps, of: probe.tapCount() + bankProbe.tapCount() })}\n`);
     await g.close();
+    await bank.close();
     journal.close();
     commit.close();
   } finally {

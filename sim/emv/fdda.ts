@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EmvKey } from './emvKey.js';
-import { rsaModulus, rsaSignBlock } from './rsaKeys.js';
+import { rsaSignBlock } from './rsaKeys.js';
 import { sm2Sign } from './sm2Signer.js';
 import { hex } from './tlvEncoder.js';
 
@@ -40,7 +40,8 @@ export function signedDynamicData(icc: EmvKey, atc: Buffer, terminalData: Buffer
     const signed = Buffer.concat([hex('15'), Buffer.from([dynamicData.length]), dynamicData]);
     return Buffer.concat([signed, sm2Sign(icc.key, Buffer.concat([signed, terminalData]))]);
   }
-  const size = rsaModulus(icc.key).length;
+  // The length from the key's details: exporting the modulus (a JWK) for every signature was needless work in each tap.
+  const size = icc.key.asymmetricKeyDetails!.modulusLength! / 8;
   const body = Buffer.concat([hex('0501'), Buffer.from([dynamicData.length]), dynamicData]);
   const padded = Buffer.concat([body, Buffer.alloc(size - body.length - 22, 0xbb)]);
   const hash = createHash('sha1').update(padded).update(terminalData).digest();

@@ -1,24 +1,23 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { weierstrass } from '@noble/curves/abstract/weierstrass.js';
+import { createECDH, createHash, randomBytes } from 'node:crypto';
 
 /*
  * SM2 signatures (GB/T 32918.2, GM/T 0003.2) for the simulated bank cards and
- * test CAs, on @noble/curves point arithmetic. Node's own SM2 signing is not
- * the standard's (no user id, CARDS.md §5), so the sim computes it itself:
- * e = SM3(Z_A || M), r = (e + x1) mod n, s = (1 + d)^-1 (k - r d) mod n.
+ * test CAs. Node's own SM2 signing is not the standard's (no user id, CARDS.md
+ * §5), so the sim computes it itself: e = SM3(Z_A || M), (x1, y1) = k·G,
+ * r = (e + x1) mod n, s = (1 + d)^-1 (k - r d) mod n. The point k·G (and d·G,
+ * the public key) comes from OpenSSL's SM2 curve through ECDH: constant-time,
+ * and half the time of @noble/curves' constant-time multiplication, the bulk
+ * of a simulated card's time in a tap.
  */
 
-/** The recommended 256-bit curve (GB/T 32918.5). */
+/** The recommended 256-bit curve (GB/T 32918.5): what Z_A and s need of it. */
 const CURVE = {
-  p: 0xfffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffffn,
   a: 0xfffffffeffffffffffffffffffffffffffffffff00000000fffffffffffffffcn,
   b: 0x28e9fa9e9d9f5e344d5a9e4bcf6509a7f39789f515ab8f92ddbcbd414d940e93n,
   n: 0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123n,
-  h: 1n,
   Gx: 0x32c4ae2c1f1981195f9904466a39c9948fe30bbff2660be1715a4589334c74c7n,
   Gy: 0xbc3736a2f4f6779c59bdcee36b692153d0a9877cc62a474002df32e52139f0a0n,
 };
-const Point = weierstrass(CURVE);
 
 /** The default user id of GM/T 0009, which the PBOC certificates use. */
 const DEFAULT_USER_ID = Buffer.from('1234567812345678', 'ascii');
@@ -33,7 +32,14 @@ export function sm2RandomPrivateKey(): bigint {
 
 /** The public key as the cards carry it: X || Y, 64 bytes (no 04 prefix). */
 export function sm2PublicKey(d: bigint): Buffer {
-  return Buffer.from(Point.BASE.multiply(d).toBytes(false)).subarray(1);
+  return multiplyBase(d).subarray(1);
+}
+
+/** k·G as 04 || x || y, for k in [1, n-1]. */
+function multiplyBase(k: bigint): Buffer {
+  const ecdh = createECDH('SM2');
+  ecdh.setPrivateKey(to32(k));
+  return ecdh.getPublicKey();
 }
 
 /**
@@ -43,14 +49,39 @@ export function sm2PublicKey(d: bigint): Buffer {
  */
 export function sm2Sign(d: bigint, message: Uint8Array, options: { k?: bigint; userId?: Uint8Array } = {}): Buffer {
   const { n } = CURVE;
-  const e = toBigInt(sm3(userHash(sm2PublicKey(d), options.userId ?? DEFAULT_USER_ID), message));
+  const key = signingKey(d, options.userId ?? DEFAULT_USER_ID);
+  const e = toBigInt(sm3(key.userHash, message));
   for (;;) {
     const k = options.k ?? 1n + (toBigInt(randomBytes(32)) % (n - 1n));
-    const r = (e + Point.BASE.multiply(k).toAffine().x) % n;
-    const s = (inverse(1n + d, n) * mod(k - r * d, n)) % n;
+    const r = (e + toBigInt(multiplyBase(k).subarray(1, 33))) % n;
+    const s = (key.inverse * mod(k - r * d, n)) % n;
     if (r !== 0n && r + k !== n && s !== 0n) return Buffer.concat([to32(r), to32(s)]);
     if (options.k !== undefined) throw new Error('SM2: this nonce gives no signature');
   }
+}
+
+/** What a signer keeps with d: Z_A, and (1 + d)^-1 mod n. */
+interface SigningKey {
+  userHash: Buffer;
+  inverse: bigint;
+}
+
+/**
+ * The signing keys of keys that signed lately. A card keeps these with its
+ * private key; working them out again for every signature (Z_A needs d·G)
+ * was a second point multiplication in each simulated tap.
+ */
+const SIGNING_KEYS = new Map<string, SigningKey>();
+const SIGNING_KEYS_KEPT = 1024;
+
+function signingKey(d: bigint, userId: Uint8Array): SigningKey {
+  const id = `${d.toString(16)}:${Buffer.from(userId).toString('hex')}`;
+  const kept = SIGNING_KEYS.get(id);
+  if (kept) return kept;
+  const key = { userHash: userHash(sm2PublicKey(d), userId), inverse: inverse(1n + d, CURVE.n) };
+  if (SIGNING_KEYS.size >= SIGNING_KEYS_KEPT) SIGNING_KEYS.delete(SIGNING_KEYS.keys().next().value!);
+  SIGNING_KEYS.set(id, key);
+  return key;
 }
 
 /** Z_A = SM3(ENTL || ID || a || b || xG || yG || xA || yA), ENTL the id's length in bits. */
