@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Output } from '../provisioning/fleet/delivery.js';
 import { fleetDeny } from '../provisioning/fleet/fleetDeny.js';
 import { fleetInit } from '../provisioning/fleet/fleetInit.js';
+import { fleetRevoke } from '../provisioning/fleet/fleetRevoke.js';
 import { fleetTrust } from '../provisioning/fleet/fleetTrust.js';
 import { fleetServe } from '../provisioning/fleet/serve/fleetServe.js';
 import type { Jwk } from '../src/core/credentials/trustList.js';
@@ -57,6 +58,8 @@ beforeAll(async () => {
   writeFileSync(trustFile, JSON.stringify(trustListOf([issuer], [jwk])));
   expect(await fleetTrust({ dir, file: trustFile, broker: broker.url }, new Quiet())).toBe(0);
   expect(await fleetDeny({ dir, issuer: issuer.id, add: ['acct-denied-1'], broker: broker.url, wait: 1 }, new Quiet())).toBe(0);
+  // Signed for 3 days: the page warns that it runs out within the week.
+  expect(await fleetRevoke({ dir, add: ['A000000333:03:00012F'], validDays: 3, broker: broker.url }, new Quiet())).toBe(0);
   const stop = new AbortController();
   let listening: (url: string) => void = () => {};
   const address = new Promise<string>((resolve) => (listening = resolve));
@@ -84,6 +87,9 @@ describe('fleet dashboard', () => {
     await expect.poll(() => page.locator('#feed').textContent()).toBe('live');
     await expect.poll(() => page.locator('#broker').getAttribute('class')).toContain('connected');
     await expect.poll(() => page.locator('#trust-seq').textContent()).toBe('1');
+    expect(await page.locator('#revocation-seq').textContent()).toBe('1');
+    expect(await page.locator('#revocation-exp').textContent()).toMatch(/^expires /);
+    expect(await page.locator('#revocation-exp').getAttribute('class')).toBe('expiring');
 
     const north = await gate('G-D1', 'site-north');
     const south = await gate('G-D2', 'site-south');

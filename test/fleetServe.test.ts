@@ -176,6 +176,7 @@ describe('fleet serve', () => {
 describe('fleet serve: the trust list and the revocation list', () => {
   const REVOKED = 'A000000333:03:00012F';
   const SENDING = 'gate behind on the trust or revocation list: sending it again';
+  const EXPIRES_SOON = 'the revocation list held expires within 7 days; gates that connect after that get none: sign it again with a fresh expiry, citygate fleet revoke --dir DIR --broker URL (no changes)';
   const EXPIRED = 'the revocation list held has expired and gates refuse it, so it is not sent to lagging gates: sign it again with a fresh expiry, citygate fleet revoke --dir DIR --broker URL (no changes)';
 
   /** Every message on `topic` a new subscriber gets, retained or not. */
@@ -238,6 +239,38 @@ describe('fleet serve: the trust list and the revocation list', () => {
     expect((await fleetView(base)).listsSent.trust).toBeGreaterThan(0);
   });
 
+  it('tells ops a week ahead that the revocation list runs out, once, and shows when in /metrics and /api/fleet', async () => {
+    const broker = await Mosquitto.start();
+    cleanups.push(() => broker.stop());
+    const { dir } = await opsDir();
+    // Signed 25 days ago for 30: 5 days left.
+    const signedAt = Date.now() - 25 * 86_400_000;
+    vi.useFakeTimers({ toFake: ['Date'], now: signedAt });
+    try {
+      expect(await fleetRevoke({ dir, add: [REVOKED], validDays: 30, print: true, commit: true }, new Captured())).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+    const exp = Math.floor(signedAt / 1000) + 30 * 86_400;
+    const log = new RecordingLog();
+    const base = await serve(broker.url, dir, log);
+    await waitFor(() => log.count(EXPIRES_SOON) > 0, 'the notice that the revocation list expires soon');
+    expect(log.has(EXPIRES_SOON, { list: 'revocations', seq: 1, exp: new Date(exp * 1000).toISOString() })).toBe(true);
+    expect(log.count(EXPIRED)).toBe(0);
+    expect((await fleetView(base)).revocationExp).toBe(new Date(exp * 1000).toISOString());
+    const { text } = await getText(`${base}metrics`);
+    expect(text).toMatch(new RegExp(`^citygate_fleet_revocation_list_expiry_timestamp_seconds ${exp}$`, 'm'));
+
+    // Signed again for 30 days: nothing to say.
+    const quiet = await opsDir();
+    expect(await fleetRevoke({ dir: quiet.dir, add: [REVOKED], print: true, commit: true }, new Captured())).toBe(0);
+    const quietLog = new RecordingLog();
+    const quietBase = await serve(broker.url, quiet.dir, quietLog);
+    expect((await fleetView(quietBase)).revocationExp).not.toBeNull();
+    expect(quietLog.count(EXPIRES_SOON)).toBe(0);
+    expect(log.count(EXPIRES_SOON)).toBe(1);
+  });
+
   it('does not send an expired revocation list again, and tells ops once to sign it again', async () => {
     const broker = await Mosquitto.start();
     cleanups.push(() => broker.stop());
@@ -265,6 +298,7 @@ describe('fleet serve: the trust list and the revocation list', () => {
     expect(log.has(SENDING, { gate: 'G-E2', list: 'trust' })).toBe(true);
     expect(log.lines.filter((line) => line.message === SENDING && line.fields.list === 'revocations')).toEqual([]);
     expect(log.count(EXPIRED)).toBe(1);
+    expect(log.count(EXPIRES_SOON)).toBe(0);
     expect(sent).toEqual([]);
     expect([first.link.status().revocationSeq, second.link.status().revocationSeq]).toEqual([0, 0]);
   });

@@ -80,7 +80,7 @@ describe('KeptLists', () => {
     const state = new FleetState(dir);
     const lists = new KeptLists(dir);
     try {
-      expect(lists.publishedSeqs()).toEqual({ trustListSeq: 0, revocationSeq: 0 });
+      expect(lists.published()).toEqual({ trustListSeq: 0, revocationSeq: 0, revocationExp: null });
       // A seq taken by a tool of an earlier version, which kept no message.
       state.setCounter('trust', 2);
       keepMessage(state, 'trust', { seq: 1, payload: Uint8Array.of(1) });
@@ -94,7 +94,10 @@ describe('KeptLists', () => {
       expect(lists.messages('revocations', 1_999)).toEqual({ seq: 7, parts: [{ topic: topics.revocations, payload: Uint8Array.of(7), retain: true }] });
       expect(lists.standing('revocations', 2_000)).toEqual({ missing: 'expired', seq: 7, exp: 2_000 });
       expect(lists.messages('revocations', 2_000)).toBeUndefined();
-      expect(lists.publishedSeqs()).toEqual({ trustListSeq: 2, revocationSeq: 7 });
+      expect(lists.published()).toEqual({ trustListSeq: 2, revocationSeq: 7, revocationExp: '1970-01-01T00:33:20.000Z' });
+      // A seq taken since by a tool that kept no message: the expiry kept is not that list's.
+      state.setCounter('revocations', 8);
+      expect(lists.published().revocationExp).toBeNull();
     } finally {
       lists.close();
       state.close();

@@ -49,6 +49,10 @@ const NOT_KEPT: Record<KeptList, string> = {
   trust: 'this directory holds no signed trust list at its seq (written by an earlier version): run citygate fleet trust --dir DIR --file trust.json --broker URL again so the service can send it to lagging gates',
   revocations: 'this directory holds no signed revocation list at its seq (written by an earlier version): run citygate fleet revoke --dir DIR --broker URL (no changes) again so the service can send it to lagging gates',
 };
+/** How long before the revocation list runs out ops are told to sign it again, and how often the service looks. */
+const EXPIRY_NOTICE_SEC = 7 * 86_400;
+const EXPIRY_CHECK_MS = 3_600_000;
+const EXPIRES_SOON = 'the revocation list held expires within 7 days; gates that connect after that get none: sign it again with a fresh expiry, citygate fleet revoke --dir DIR --broker URL (no changes)';
 const EXPIRED = 'the revocation list held has expired and gates refuse it, so it is not sent to lagging gates: sign it again with a fresh expiry, citygate fleet revoke --dir DIR --broker URL (no changes)';
 
 /**
@@ -73,6 +77,9 @@ export class FleetService {
   private readonly listsSent: Record<KeptList, number> = { trust: 0, revocations: 0 };
   /** List -> the seq last logged as not sendable (not kept, expired): said once per seq, not per status. */
   private readonly unsendable = new Map<KeptList, number>();
+  /** The revocation seq last said to expire soon: said once per seq. */
+  private expiryNoticed = 0;
+  private expiryTimer: NodeJS.Timeout | undefined;
   private readonly taps = new TapRate();
   private readonly gates = new Map<string, GateEntry>();
   private readonly lagTimers = new Map<string, NodeJS.Timeout>();
@@ -118,6 +125,8 @@ export class FleetService {
     const { broker, log } = this.options;
     // Ops hear at once of a list the service could not send, not at the first gate that lags.
     for (const list of KEPT_LISTS) if (this.kept.held(list) > 0) this.sendable(list);
+    this.checkExpiry();
+    this.expiryTimer = setInterval(() => this.checkExpiry(), EXPIRY_CHECK_MS).unref();
     const client = mqtt.connect(broker.url, { clientId: this.options.clientId, clean: false, reconnectPeriod: 1_000, connectTimeout: 10_000, keepalive: 30, ...broker.tls });
     this.client = client;
     client.on('message', (topic, body) => this.receive(topic, body));
@@ -146,6 +155,7 @@ export class FleetService {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.expiryTimer);
     this.answers.stop();
     this.listAnswers.stop();
     for (const timer of this.lagTimers.values()) clearTimeout(timer);
@@ -163,7 +173,7 @@ export class FleetService {
       broker: { url: this.options.broker.shown, connected: this.connected },
       gates,
       issuers: issuerViews(this.snapshots.heldSeqs(), gates, this.snapshotsSent),
-      ...this.kept.publishedSeqs(),
+      ...this.kept.published(),
       listsSent: { ...this.listsSent },
       taps: this.taps.series(Date.now()),
     };
@@ -262,6 +272,25 @@ export class FleetService {
     if (standing.missing === 'expired') log.warn({ list, seq: standing.seq, exp: new Date(standing.exp * 1000).toISOString(), dir }, EXPIRED);
     else log.warn({ list, seq: standing.seq, dir }, NOT_KEPT[list]);
     return false;
+  }
+
+  /**
+   * Ops hear a week ahead that the revocation list runs out, and when it has,
+   * not only once a gate lags: gates keep the list they hold, but a new or
+   * replaced gate can then get none until it is signed again.
+   */
+  private checkExpiry(): void {
+    if (this.kept.held('revocations') === 0) return;
+    const now = Math.floor(Date.now() / 1000);
+    const standing = this.kept.standing('revocations', now);
+    if (!('message' in standing)) {
+      this.sendable('revocations');
+      return;
+    }
+    const { seq, exp } = standing.message;
+    if (exp === undefined || exp - now > EXPIRY_NOTICE_SEC || this.expiryNoticed === seq) return;
+    this.expiryNoticed = seq;
+    this.options.log.warn({ list: 'revocations', seq, exp: new Date(exp * 1000).toISOString(), dir: this.options.dir }, EXPIRES_SOON);
   }
 
   private onResync(gate: string, body: Buffer): void {

@@ -25,6 +25,8 @@ export interface FleetView {
   /** Trust-list and revocation-list seqs the fleet published last (0: never). */
   trustListSeq: number;
   revocationSeq: number;
+  /** When the revocation list kept runs out (ISO 8601; null: none kept): past it, gates that connect get none. */
+  revocationExp: string | null;
   /** Times the service sent the trust and the revocation list again to lagging gates since it started. */
   listsSent: Record<KeptList, number>;
   taps: TapSeries;

@@ -26,9 +26,12 @@ export class KeptLists implements ListSource<KeptList> {
     return this.state.counter(list);
   }
 
-  /** The seqs published last (0: never), for the view. */
-  publishedSeqs(): { trustListSeq: number; revocationSeq: number } {
-    return { trustListSeq: this.held('trust'), revocationSeq: this.held('revocations') };
+  /** The seqs published last (0: never), and when the revocation list kept runs out (null: none kept), for the view. */
+  published(): { trustListSeq: number; revocationSeq: number; revocationExp: string | null } {
+    const revocationSeq = this.held('revocations');
+    const kept = keptMessage(this.state, 'revocations');
+    const exp = kept && kept.seq >= revocationSeq ? kept.exp : undefined;
+    return { trustListSeq: this.held('trust'), revocationSeq, revocationExp: exp === undefined ? null : new Date(exp * 1000).toISOString() };
   }
 
   standing(list: KeptList, nowSec: number): KeptStanding {

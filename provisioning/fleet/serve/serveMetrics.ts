@@ -6,8 +6,8 @@ import type { ServiceEvents } from './fleetService.js';
  * Prometheus metrics of `citygate fleet serve` (`/metrics`): gates by state,
  * their summed backlog, gates with an untrusted clock or alarms, per issuer
  * the seq held and online gates current or lagging, resync requests and
- * snapshots sent, trust and revocation lists sent again, taps counted per
- * site. Per-gate detail is the dashboard's and `/api/fleet`'s, not a label:
+ * snapshots sent, trust and revocation lists sent again, when the revocation
+ * list runs out, taps counted per site. Per-gate detail is the dashboard's and `/api/fleet`'s, not a label:
  * a city's gates would be thousands of series.
  */
 export class ServeMetrics {
@@ -51,6 +51,16 @@ export class ServeMetrics {
     new Gauge({ name: 'citygate_fleet_gates_clock_untrusted', help: 'Online gates whose clock is not trusted', registers, collect() { this.set(onlineGates().filter((status) => status.clockTrusted === false).length); } });
     new Gauge({ name: 'citygate_fleet_gates_alarming', help: 'Online gates whose last status lists alarms', registers, collect() { this.set(onlineGates().filter((status) => status.alarms.length > 0).length); } });
     new Gauge({ name: 'citygate_fleet_broker_connected', help: '1 while the service is connected to the broker', registers, collect() { this.set(current().broker.connected ? 1 : 0); } });
+    new Gauge({
+      name: 'citygate_fleet_revocation_list_expiry_timestamp_seconds',
+      help: 'When the revocation list kept runs out (Unix time; absent when none is kept): sign it again before, or new gates get none',
+      registers,
+      collect() {
+        const exp = current().revocationExp;
+        this.reset();
+        if (exp !== null) this.set(Date.parse(exp) / 1000);
+      },
+    });
     new Gauge({
       name: 'citygate_fleet_denylist_seq',
       help: 'Deny-list seq the fleet holds, by issuer',

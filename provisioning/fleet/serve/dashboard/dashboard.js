@@ -122,6 +122,10 @@ function render(view) {
   document.getElementById('revocation-seq').textContent = view.revocationSeq;
   document.getElementById('trust-sent').textContent = view.listsSent.trust;
   document.getElementById('revocation-sent').textContent = view.listsSent.revocations;
+  const expires = document.getElementById('revocation-exp');
+  const runsOut = view.revocationExp === null ? undefined : Date.parse(view.revocationExp);
+  expires.textContent = runsOut === undefined ? 'none kept' : `${runsOut <= Date.now() ? 'expired' : 'expires'} ${new Date(runsOut).toLocaleString()}`;
+  expires.className = runsOut !== undefined && runsOut - Date.now() < 7 * 86_400_000 ? 'expiring' : '';
   document.getElementById('updated').textContent = `updated ${new Date(view.at).toLocaleTimeString()}`;
   renderGates(view);
   renderIssuers(view);
