@@ -66,11 +66,11 @@ async function newGate(url: string, gateId: string, site: string, jwk: Jwk, tls?
 }
 
 /** `citygate fleet serve` on DIR until the file's end; resolves with its dashboard's address. */
-function serve(url: string, dir: string, log: RecordingLog): Promise<string> {
+function serve(url: string, dir: string, log: RecordingLog, lagGraceMs?: number): Promise<string> {
   const stop = new AbortController();
   let listening: (address: string) => void = () => {};
   const address = new Promise<string>((resolve) => (listening = resolve));
-  const served = fleetServe({ dir, broker: url, http: '127.0.0.1:0', clientId: `serve-${++made}-${process.pid}`, signal: stop.signal, onListening: listening, log });
+  const served = fleetServe({ dir, broker: url, http: '127.0.0.1:0', clientId: `serve-${++made}-${process.pid}`, signal: stop.signal, onListening: listening, log, ...(lagGraceMs === undefined ? {} : { lagGraceMs }) });
   cleanups.push(async () => {
     stop.abort();
     await served;
@@ -176,6 +176,7 @@ describe('fleet serve', () => {
 describe('fleet serve: the trust list and the revocation list', () => {
   const REVOKED = 'A000000333:03:00012F';
   const SENDING = 'gate behind on the trust or revocation list: sending it again';
+  const NOT_SENT = 'trust list not sent; it goes out again once the service is back on the broker, or when a gate asks';
   const EXPIRES_SOON = 'the revocation list held expires within 7 days; gates that connect after that get none: sign it again with a fresh expiry, citygate fleet revoke --dir DIR --broker URL (no changes)';
   const EXPIRED = 'the revocation list held has expired and gates refuse it, so it is not sent to lagging gates: sign it again with a fresh expiry, citygate fleet revoke --dir DIR --broker URL (no changes)';
 
@@ -237,6 +238,44 @@ describe('fleet serve: the trust list and the revocation list', () => {
     expect(text).toMatch(/^citygate_fleet_lists_sent_total\{list="trust"\} [1-9]/m);
     expect(text).toMatch(/^citygate_fleet_lists_sent_total\{list="revocations"\} [1-9]/m);
     expect((await fleetView(base)).listsSent.trust).toBeGreaterThan(0);
+  });
+
+  it('sends a list again once back on the broker when its first send failed, though the gate says nothing new', async () => {
+    const broker = await Mosquitto.start();
+    cleanups.push(() => broker.stop());
+    const { dir, jwk } = await opsDir();
+    const log = new RecordingLog();
+    // A grace long enough that the broker is gone before the service answers.
+    const base = await serve(broker.url, dir, log, 4_000);
+    const gate = await newGate(broker.url, 'G-F1', 'site-a', jwk);
+    await waitFor(async () => (await fleetView(base)).gates.some((entry) => entry.gate === 'G-F1' && entry.status?.online === true), 'the service sees G-F1 online');
+    expect(log.count(SENDING)).toBe(0);
+    await broker.kill();
+    await waitFor(() => log.count(NOT_SENT) > 0, 'the send that failed');
+    expect(log.has(SENDING, { gate: 'G-F1', list: 'trust', have: 0, held: 1 })).toBe(true);
+    // Back without persistence: no retained trust list, and the gate, idle, publishes no new status.
+    await broker.restart();
+    await waitFor(() => gate.link.status().trustListSeq === 1, 'G-F1 holds the trust list', 30_000);
+    expect(log.count(SENDING)).toBe(2);
+  });
+
+  it('checks a gate again once back on the broker after a failed send, though that gate publishes nothing new', async () => {
+    const broker = await Mosquitto.start();
+    cleanups.push(() => broker.stop());
+    const { dir } = await opsDir();
+    const log = new RecordingLog();
+    const base = await serve(broker.url, dir, log, 4_000);
+    // The status an idle gate left, behind on the trust list: it says nothing more (as when only the service's connection dropped).
+    const quiet = await connectAsync(broker.url, { clientId: `quiet-${++made}-${process.pid}` });
+    await quiet.publishAsync(topics.status('G-Q1'), JSON.stringify({ gate: 'G-Q1', online: true, trustListSeq: 0 }), { qos: 1, retain: true });
+    await quiet.endAsync();
+    await waitFor(async () => (await fleetView(base)).gates.some((entry) => entry.gate === 'G-Q1' && entry.status?.online === true), 'the service sees G-Q1 online');
+    await broker.kill();
+    await waitFor(() => log.count(NOT_SENT) > 0, 'the send that failed');
+    await broker.restart();
+    const trust = await listen(broker.url, topics.trust);
+    await waitFor(() => trust.some((m) => m.body.length > 0), 'the trust list published again', 30_000);
+    expect(log.lines.filter((line) => line.message === SENDING).map((line) => line.fields.gate)).toEqual(['G-Q1', 'G-Q1']);
   });
 
   it('tells ops a week ahead that the revocation list runs out, once, and shows when in /metrics and /api/fleet', async () => {

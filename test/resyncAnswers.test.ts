@@ -31,6 +31,7 @@ class Lists implements ListSource {
 function answering(source: Lists, publish: (message: ListMessage) => Promise<void> = async () => {}) {
   const published: ListMessage[] = [];
   const sent: { list: string; seq: number; causes: Map<string, AnswerCause> }[] = [];
+  const failed: { list: string; causes: Map<string, AnswerCause> }[] = [];
   const log = new RecordingLog();
   const answers = new ResyncAnswers({
     source,
@@ -42,9 +43,10 @@ function answering(source: Lists, publish: (message: ListMessage) => Promise<voi
     what: (list) => `${list} list`,
     field: 'list',
     onSent: (list, seq, causes) => sent.push({ list, seq, causes }),
+    onFailed: (list, causes) => failed.push({ list, causes }),
     minIntervalMs: 10,
   });
-  return { answers, published, sent, log };
+  return { answers, published, sent, failed, log };
 }
 
 describe('ResyncAnswers', () => {
@@ -101,17 +103,19 @@ describe('ResyncAnswers', () => {
     answers.stop();
   });
 
-  it('logs a list it has nothing of, and retries a failed publish on the next ask', async () => {
+  it('logs a list it has nothing of, reports a failed publish with the gates it was for, and sends on the next ask', async () => {
     const source = new Lists();
     source.seqs.set('trust', 2);
     let fail = true;
-    const { answers, sent, log } = answering(source, async () => {
+    const { answers, sent, failed, log } = answering(source, async () => {
       if (fail) throw new Error('not connected to the broker');
     });
     answers.ask('nothing', 'G-1', 'status');
     await waitFor(() => log.has('no nothing list in this directory to send: nothing sent', { list: 'nothing', gates: ['G-1'] }), 'the warning');
     answers.ask('trust', 'G-1', 'status');
-    await waitFor(() => log.has('trust list not sent; it goes out when a gate asks again or reconnects', { list: 'trust', err: 'not connected to the broker' }), 'the failure logged');
+    await waitFor(() => log.has('trust list not sent; it goes out again once the service is back on the broker, or when a gate asks', { list: 'trust', err: 'not connected to the broker' }), 'the failure logged');
+    expect(failed.map(({ list, causes }) => [list, [...causes]])).toEqual([['trust', [['G-1', 'status']]]]);
+    expect(sent).toEqual([]);
     fail = false;
     answers.ask('trust', 'G-2', 'status');
     await waitFor(() => sent.length === 1, 'the send after the failure');

@@ -21,6 +21,8 @@ export interface FleetServeOptions extends BrokerFlags {
   onListening?: (url: string) => void;
   /** Where log lines go; JSON lines on standard error by default. */
   log?: Log;
+  /** How long a gate's status may show it behind before the service sends the list (default 2 s). */
+  lagGraceMs?: number;
 }
 
 /**
@@ -36,7 +38,7 @@ export async function fleetServe(options: FleetServeOptions): Promise<number> {
   const log = options.log ?? pino({ name: 'fleet-serve' }, pino.destination(2));
   let dashboard: DashboardServer | undefined;
   const metrics: ServeMetrics = new ServeMetrics((): FleetView => service.view());
-  const service: FleetService = new FleetService({ dir: options.dir, key, broker, clientId: options.clientId ?? 'citygate-fleet-serve', log, events: metrics.events, countTaps: options.taps ?? true });
+  const service: FleetService = new FleetService({ dir: options.dir, key, broker, clientId: options.clientId ?? 'citygate-fleet-serve', log, events: metrics.events, countTaps: options.taps ?? true, ...(options.lagGraceMs === undefined ? {} : { lagGraceMs: options.lagGraceMs }) });
   service.changes.on('change', () => dashboard?.changed());
   try {
     dashboard = new DashboardServer(() => service.view(), metrics.registry);

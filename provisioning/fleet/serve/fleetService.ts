@@ -61,7 +61,8 @@ const EXPIRED = 'the revocation list held has expired and gates refuse it, so it
  * requests with the whole deny list at the seq DIR holds, and sends it by
  * itself to an online gate whose status stays below that seq (a new or
  * replacement gate at seq 0, one that missed a push), once per gate and seq
- * until the gate reconnects; likewise the trust and revocation lists, as
+ * until the gate reconnects (again once back on the broker, if the send
+ * failed); likewise the trust and revocation lists, as
  * `fleet trust` and `fleet revoke` signed them. It counts taps per site from
  * the gates' batches.
  * Every message is validated; none can throw into the service.
@@ -85,6 +86,8 @@ export class FleetService {
   private readonly lagTimers = new Map<string, NodeJS.Timeout>();
   /** gate + issuer (or a kept list's topic, which no issuer can be) -> the seq the service last sent that gate because of its status: sent once, not on every status. */
   private readonly answeredLag = new Map<string, number>();
+  /** Gates whose lag answer failed to go out: checked again once the service is back on the broker. */
+  private readonly lagAfterReconnect = new Set<string>();
   private readonly snapshotsSent = new Map<string, number>();
   private connected = false;
 
@@ -104,6 +107,7 @@ export class FleetService {
         options.events.snapshotSent(issuer, causes);
         this.changed();
       },
+      onFailed: (issuer, causes) => this.answerFailed(issuer, causes),
     });
     this.kept = new KeptLists(options.dir);
     this.listAnswers = new ResyncAnswers({
@@ -117,6 +121,7 @@ export class FleetService {
         options.events.listSent(list);
         this.changed();
       },
+      onFailed: (list, causes) => this.answerFailed(KEPT_TOPICS[list], causes),
     });
   }
 
@@ -142,6 +147,7 @@ export class FleetService {
         this.connected = true;
         log.info({ broker: broker.shown, sessionPresent: connack.sessionPresent }, 'connected to the broker');
         this.changed();
+        this.recheckFailedLag();
         // A kept session keeps the subscriptions (and queued resync requests); a new one subscribes and gets every retained status.
         if (connack.sessionPresent) return resolve();
         client.subscribe(filters, { qos: 1 }, (error, granted) => {
@@ -260,6 +266,25 @@ export class FleetService {
     this.answeredLag.set(key, held);
     this.options.log.info({ gate, list, have, held }, 'gate behind on the trust or revocation list: sending it again');
     this.listAnswers.ask(list, gate, 'status');
+  }
+
+  /**
+   * A list sent because of gates' status did not go out: those gates are no
+   * longer counted as answered, and are checked again once the service is
+   * back on the broker. An idle gate publishes no new status that would bring
+   * the check about, and a gate that asked sends its own request again.
+   */
+  private answerFailed(listKey: string, causes: ReadonlyMap<string, AnswerCause>): void {
+    for (const [gate, cause] of causes) {
+      if (cause !== 'status') continue;
+      this.answeredLag.delete(`${gate}\u0000${listKey}`);
+      this.lagAfterReconnect.add(gate);
+    }
+  }
+
+  private recheckFailedLag(): void {
+    for (const gate of this.lagAfterReconnect) if (this.gates.get(gate)?.status?.online) this.checkLagLater(gate);
+    this.lagAfterReconnect.clear();
   }
 
   /** Whether the message kept for `list` can go out again; why not is logged once per seq. */

@@ -29,6 +29,8 @@ export interface ResyncAnswersOptions<L extends string> {
   what(list: L): string;
   field: string;
   onSent(list: L, seq: number, causes: Map<string, AnswerCause>): void;
+  /** The publish failed (the broker went away): the gates that were waiting for it, with their causes. */
+  onFailed(list: L, causes: Map<string, AnswerCause>): void;
   minIntervalMs?: number;
 }
 
@@ -45,7 +47,8 @@ interface ListAnswers {
  * seq the fleet holds. Requests for one list are coalesced: its messages go
  * to every gate subscribed, so at most one send per list per
  * MIN_INTERVAL_MS, however many gates ask (a city's gates after a broker
- * restart). A publish that fails is retried on the next request for the list.
+ * restart). A publish that fails goes to onFailed; the next request for the
+ * list sends it again.
  */
 export class ResyncAnswers<L extends string = string> {
   private readonly lists = new Map<L, ListAnswers>();
@@ -96,7 +99,8 @@ export class ResyncAnswers<L extends string = string> {
       log.info({ [field]: list, seq: found.seq, parts: found.parts.length, gates: causes.size, first }, `${what} sent to lagging gates`);
       this.options.onSent(list, found.seq, causes);
     } catch (error) {
-      log.error({ [field]: list, err: (error as Error).message }, `${what} not sent; it goes out when a gate asks again or reconnects`);
+      log.error({ [field]: list, err: (error as Error).message }, `${what} not sent; it goes out again once the service is back on the broker, or when a gate asks`);
+      this.options.onFailed(list, causes);
     } finally {
       answers.sending = false;
       this.schedule(list, answers);
