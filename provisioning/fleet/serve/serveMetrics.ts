@@ -7,8 +7,8 @@ import type { ServiceEvents } from './fleetService.js';
  * their summed backlog, gates with an untrusted clock or alarms, per issuer
  * the seq held and online gates current or lagging, resync requests and
  * snapshots sent, trust and revocation lists sent again, when the revocation
- * list runs out, taps counted per site. Per-gate detail is the dashboard's and `/api/fleet`'s, not a label:
- * a city's gates would be thousands of series.
+ * list runs out, taps counted per site. Per-gate detail is the dashboard's
+ * and `/api/fleet`'s, not a label: a city's gates would be thousands of series.
  */
 export class ServeMetrics {
   readonly registry = new Registry();
