@@ -52,8 +52,9 @@ const NOT_KEPT: Record<KeptList, string> = {
 /** How long before the revocation list runs out ops are told to sign it again, and how often the service looks. */
 const EXPIRY_NOTICE_SEC = 7 * 86_400;
 const EXPIRY_CHECK_MS = 3_600_000;
-const EXPIRES_SOON = 'the revocation list held expires within 7 days; gates that connect after that get none: sign it again with a fresh expiry, citygate fleet revoke --dir DIR --broker URL (no changes)';
-const EXPIRED = 'the revocation list held has expired and gates refuse it, so it is not sent to lagging gates: sign it again with a fresh expiry, citygate fleet revoke --dir DIR --broker URL (no changes)';
+const SIGN_AGAIN = 'sign it again with a fresh expiry, citygate fleet revoke --dir DIR --broker URL (no changes)';
+const EXPIRES_SOON = `the revocation list held expires within 7 days; gates that connect after that get none: ${SIGN_AGAIN}`;
+const EXPIRED = `the revocation list held has expired and gates refuse it, so it is not sent to lagging gates: ${SIGN_AGAIN}`;
 
 /**
  * `citygate fleet serve`: the fleet's side on the broker, at all times. It
